@@ -1,0 +1,282 @@
+//! One way to run any Ferry service: [`serve`].
+//!
+//! A service's `run(config, listener, shutdown)` calls [`serve`] with its [`ServiceSpec`]
+//! and a closure that adds its gRPC services to the routes. [`serve`] owns the life cycle:
+//!
+//! 1. connect to the store (etcd, or memory for tests) under the configured prefix;
+//! 2. report health: NOT_SERVING until the store answers, then SERVING only while it does;
+//! 3. register the instance's address in etcd under a lease (see [`crate::registry`]);
+//! 4. serve health, reflection and the service's routes behind the tower stack;
+//! 5. on shutdown, in this order: report NOT_SERVING, stop accepting calls and end open
+//!    streams, drain in-flight calls within the grace period, cancel background tasks
+//!    (controllers) and wait for them, revoke the lease (the registration disappears).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_store::etcd::{EtcdConfig, EtcdStore};
+use ferry_store::keys::PrefixedStore;
+use ferry_store::{MemoryStore, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::ServiceConfig;
+use crate::edge::EdgeLayer;
+use crate::registry::{self, InstanceRecord};
+
+/// What a service is, for the kit.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    /// Short name: `deploy`, `build`, `catalog`, `storage`, `routing`, `gateway`.
+    pub name: &'static str,
+    /// Error domain, e.g. `deploy.ferry.dev`.
+    pub domain: &'static str,
+    /// Fully qualified gRPC services served (health is reported for each).
+    pub grpc_services: Vec<&'static str>,
+}
+
+/// What a service gets to build its handlers and background tasks with.
+#[derive(Clone)]
+pub struct Host {
+    /// The state store (already scoped to the configured prefix).
+    pub store: Arc<dyn Store>,
+    /// The validated configuration.
+    pub config: ServiceConfig,
+    /// This instance's id.
+    pub instance_id: String,
+    /// The address registered for this instance.
+    pub advertise: String,
+    /// Cancelled when the server stops accepting calls: long-lived streams end on it.
+    pub draining: CancellationToken,
+    /// Cancelled after in-flight calls drained: background tasks (controllers) stop on it.
+    pub stopping: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Host {
+    /// Spawns a background task that the shutdown sequence waits for. The task should
+    /// return once [`Host::stopping`] is cancelled.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+}
+
+/// Connects to the store the configuration names.
+pub async fn connect_store(config: &ServiceConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if config.uses_memory_store() {
+        Arc::new(MemoryStore::new())
+    } else {
+        let etcd_config = EtcdConfig {
+            endpoints: config.store.endpoints.clone(),
+            connect_timeout: config.store.connect_timeout,
+            request_timeout: config.store.request_timeout,
+            ..EtcdConfig::default()
+        };
+        Arc::new(EtcdStore::connect(etcd_config).await?)
+    };
+    Ok(if config.store.prefix.is_empty() {
+        store
+    } else {
+        Arc::new(PrefixedStore::new(store, config.store.prefix.clone()))
+    })
+}
+
+/// Runs a service until `shutdown` completes, then shuts it down in order.
+/// `routes` adds the service's own gRPC services.
+pub async fn serve<F>(
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    routes: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
+{
+    let local_addr: SocketAddr = listener.local_addr()?;
+    let instance_id = config.instance_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            spec.name,
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        )
+    });
+    let advertise = config
+        .advertise
+        .clone()
+        .unwrap_or_else(|| local_addr.to_string());
+    let store = connect_store(&config).await?;
+
+    let host = Host {
+        store: store.clone(),
+        config: config.clone(),
+        instance_id: instance_id.clone(),
+        advertise: advertise.clone(),
+        draining: CancellationToken::new(),
+        stopping: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+    };
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    set_health(&health_reporter, &spec, ServingStatus::NotServing).await;
+    // Health stops with the drain, so nothing flips it back to SERVING during shutdown.
+    host.spawn(report_health(
+        store.clone(),
+        health_reporter.clone(),
+        spec.clone(),
+        host.draining.clone(),
+    ));
+
+    let record = InstanceRecord {
+        service: spec.name.to_string(),
+        instance_id: instance_id.clone(),
+        address: advertise.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_unix_ms: registry::now_unix_ms(),
+        grpc_services: spec.grpc_services.iter().map(|s| s.to_string()).collect(),
+    };
+    // The registration outlives the drain (the gateway keeps routing in-flight retries
+    // here until the lease is revoked), so it stops with the background tasks.
+    host.spawn(registry::keep_registered(
+        store.clone(),
+        record,
+        config.lease_ttl,
+        host.stopping.clone(),
+    ));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(ferry_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(ferry_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let mut builder = Routes::builder();
+    builder
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    routes(&host, &mut builder)?;
+    let routes = builder.routes();
+
+    let service_name = spec.name;
+    // The tower stack, outermost first:
+    // - a span per call carrying the method, so every log line inside names its call;
+    // - a default deadline for calls that bring none (a client's grpc-timeout wins when shorter);
+    // - the edge layer: sheds load past the in-flight limit instead of queueing (a hang is
+    //   worse than a fast UNAVAILABLE), and adds ErrorInfo to UNIMPLEMENTED answers.
+    let mut server = tonic::transport::Server::builder()
+        .trace_fn(move |request| {
+            tracing::info_span!("grpc", service = service_name, method = %request.uri().path())
+        })
+        .timeout(config.default_timeout)
+        .layer(EdgeLayer::new(config.max_concurrent_requests, spec.domain));
+
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let draining = host.draining.clone();
+    let serve_future = server
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, draining.cancelled_owned());
+    tracing::info!(service = spec.name, instance = %instance_id, address = %local_addr, "serving");
+
+    tokio::pin!(serve_future);
+    let served_early = tokio::select! {
+        result = &mut serve_future => Some(result),
+        () = shutdown => None,
+    };
+
+    // 1. Tell load balancers to stop sending new calls.
+    set_health(&health_reporter, &spec, ServingStatus::NotServing).await;
+    // 2. Stop accepting; open streams end on `draining`.
+    host.draining.cancel();
+    // 3. Drain in-flight calls within the grace period.
+    let serve_result = match served_early {
+        Some(result) => result.map_err(anyhow::Error::from),
+        None => match tokio::time::timeout(config.shutdown_grace, &mut serve_future).await {
+            Ok(result) => result.map_err(anyhow::Error::from),
+            Err(_) => {
+                tracing::warn!(grace = ?config.shutdown_grace, "calls still in flight after the grace period; dropping them");
+                Ok(())
+            }
+        },
+    };
+    // 4. Stop background tasks (controllers, health, registration: which revokes its lease).
+    host.stopping.cancel();
+    host.tasks.close();
+    if tokio::time::timeout(Duration::from_secs(5), host.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within 5s");
+    }
+    tracing::info!(service = spec.name, instance = %instance_id, "stopped");
+    serve_result
+}
+
+async fn set_health(reporter: &HealthReporter, spec: &ServiceSpec, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for service in &spec.grpc_services {
+        reporter.set_service_status(*service, status).await;
+    }
+}
+
+/// SERVING only while the store answers: a service that cannot reach etcd can neither
+/// read nor write state, so it must not receive calls.
+async fn report_health(
+    store: Arc<dyn Store>,
+    reporter: HealthReporter,
+    spec: ServiceSpec,
+    stop: CancellationToken,
+) {
+    let mut last: Option<ServingStatus> = None;
+    loop {
+        let status = match tokio::time::timeout(Duration::from_secs(2), store.ping()).await {
+            Ok(Ok(())) => ServingStatus::Serving,
+            Ok(Err(error)) => {
+                if last != Some(ServingStatus::NotServing) {
+                    tracing::warn!(%error, "state store unreachable; reporting not serving");
+                }
+                ServingStatus::NotServing
+            }
+            Err(_) => ServingStatus::NotServing,
+        };
+        if last != Some(status) {
+            set_health(&reporter, &spec, status).await;
+            last = Some(status);
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("received SIGTERM"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+    }
+}

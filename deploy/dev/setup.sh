@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing Ferry needs on a Debian 12 machine, idempotently:
+# Debian packages (etcd, protoc), a Python virtual environment with buf, and Google's
+# standard .proto files. Safe to run again; fast when everything is present.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+venv=${FERRY_VENV:-/opt/ferry-venv}
+
+need_apt=()
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null || need_apt+=(etcd-client)
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/any.proto ] || need_apt+=(libprotobuf-dev)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo (Rust stable) is required; install it with rustup" >&2
+  exit 1
+fi
+
+if [ ! -x "$venv/bin/buf" ]; then
+  echo "setup: creating $venv with buf"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'buf-bin==1.*'
+fi
+
+FERRY_PYTHON="$venv/bin/python" "$root/deploy/dev/fetch-protos.sh"

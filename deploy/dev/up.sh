@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the whole Ferry platform on this machine, on loopback: installs what it needs,
+# builds, starts etcd, then every service and the gateway. Ctrl-C stops everything.
+#
+# Ports (override with FERRY_BASE_PORT): gateway 7000, build 7001, deploy 7002,
+# catalog 7003, storage 7004, routing 7005; etcd 2379/2380 (FERRY_ETCD_PORT).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. deploy/dev/lib.sh
+deploy/dev/setup.sh
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ferry-target}
+cargo build --release --workspace --bins
+bin="$CARGO_TARGET_DIR/release"
+
+state=${FERRY_STATE_DIR:-$HOME/.local/share/ferry}
+mkdir -p "$state/logs"
+base=${FERRY_BASE_PORT:-7000}
+etcd_port=${FERRY_ETCD_PORT:-2379}
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo "up: stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "${ETCD_PID:-}" ] && kill "$ETCD_PID" 2>/dev/null && wait "$ETCD_PID" 2>/dev/null
+}
+trap stop_all INT TERM EXIT
+
+start_etcd "$state/etcd" "$etcd_port" "$((etcd_port + 1))"
+export FERRY_ETCD_ENDPOINTS="127.0.0.1:$etcd_port"
+echo "up: etcd on $FERRY_ETCD_ENDPOINTS (data in $state/etcd)"
+
+port=$base
+for service in gateway build deploy catalog storage routing; do
+  "$bin/ferry-$service" --listen "127.0.0.1:$port" >"$state/logs/$service.log" 2>&1 &
+  pids+=($!)
+  echo "up: ferry-$service on 127.0.0.1:$port (log $state/logs/$service.log)"
+  port=$((port + 1))
+done
+echo "up: Ferry is running; Ctrl-C stops it"
+wait -n "${pids[@]}" || true
+echo "up: a service exited; see $state/logs" >&2

@@ -1,0 +1,179 @@
+//! Ferry's deploy service: runs applications and keeps them running.
+//!
+//! This release serves namespaces in full (CRUD, delete as a long-running operation, and
+//! the leader-elected controllers that carry them out), the Operations API, and the rest
+//! of `ferry.deploy.v1` as UNIMPLEMENTED with an `ErrorInfo` of reason `NOT_IMPLEMENTED`
+//! (deployments, rollouts, instances, autoscaling, events, notifications, topology,
+//! secrets and hosts come with the runtimes).
+
+pub mod error;
+pub mod namespace;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use ferry_kit::config::ServiceConfig;
+use ferry_kit::idempotency::{self, Idempotency};
+use ferry_kit::server::{self, Host, ServiceSpec};
+use ferry_ops::{Controller, Operations, OperationsApi};
+use ferry_proto::ferry::deploy::v1::autoscaling_service_server::{
+    AutoscalingService, AutoscalingServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::deployment_service_server::{
+    DeploymentService, DeploymentServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::event_service_server::{EventService, EventServiceServer};
+use ferry_proto::ferry::deploy::v1::host_service_server::{HostService, HostServiceServer};
+use ferry_proto::ferry::deploy::v1::instance_service_server::{
+    InstanceService, InstanceServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::notification_service_server::{
+    NotificationService, NotificationServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::rollout_service_server::{
+    RolloutService, RolloutServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::secret_service_server::{SecretService, SecretServiceServer};
+use ferry_proto::ferry::deploy::v1::topology_service_server::{
+    TopologyService, TopologyServiceServer,
+};
+use ferry_proto::ferry::deploy::v1::{Namespace, namespace::State};
+use ferry_store::{Store, StoreError, typed};
+use tokio::net::TcpListener;
+
+use crate::error::DOMAIN;
+use crate::namespace::api::NamespaceApi;
+use crate::namespace::controller::{NamespaceDeletion, NamespaceReconciler};
+use crate::namespace::model::{NAMESPACE_NAME, SYSTEM_NAMESPACE};
+
+/// The service's name, error domain and gRPC services.
+pub fn spec() -> ServiceSpec {
+    ServiceSpec {
+        name: "deploy",
+        domain: DOMAIN,
+        grpc_services: vec![
+            "ferry.common.v1.OperationsService",
+            "ferry.deploy.v1.NamespaceService",
+            "ferry.deploy.v1.DeploymentService",
+            "ferry.deploy.v1.InstanceService",
+            "ferry.deploy.v1.RolloutService",
+            "ferry.deploy.v1.AutoscalingService",
+            "ferry.deploy.v1.EventService",
+            "ferry.deploy.v1.NotificationService",
+            "ferry.deploy.v1.TopologyService",
+            "ferry.deploy.v1.SecretService",
+            "ferry.deploy.v1.HostService",
+        ],
+    }
+}
+
+/// Runs the service on `listener` until `shutdown` completes.
+pub async fn run(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    server::serve(spec(), config, listener, shutdown, |host, routes| {
+        start_controllers(host);
+        let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
+        // No runtime adapter is configured in this release: namespaces live in etcd only.
+        let runtimes = Vec::new();
+        routes
+            .add_service(
+                OperationsApi::new(
+                    Operations::new(host.store.clone()),
+                    DOMAIN,
+                    host.draining.clone(),
+                )
+                .into_server(),
+            )
+            .add_service(NamespaceApi::new(host.store.clone(), idempotency, runtimes).into_server())
+            .add_service(DeploymentServiceServer::new(NotYetServed))
+            .add_service(InstanceServiceServer::new(NotYetServed))
+            .add_service(RolloutServiceServer::new(NotYetServed))
+            .add_service(AutoscalingServiceServer::new(NotYetServed))
+            .add_service(EventServiceServer::new(NotYetServed))
+            .add_service(NotificationServiceServer::new(NotYetServed))
+            .add_service(TopologyServiceServer::new(NotYetServed))
+            .add_service(SecretServiceServer::new(NotYetServed))
+            .add_service(HostServiceServer::new(NotYetServed));
+        Ok(())
+    })
+    .await
+}
+
+/// Starts the leader-elected controllers of this service as background tasks.
+fn start_controllers(host: &Host) {
+    let identity = host.instance_id.clone();
+    let ttl = host.config.lease_ttl;
+    let store = host.store.clone();
+    host.spawn(
+        Controller::new(
+            Arc::new(NamespaceReconciler),
+            store.clone(),
+            identity.clone(),
+            ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(Arc::new(NamespaceDeletion), store.clone(), identity, ttl)
+            .run(host.stopping.clone()),
+    );
+    let stop = host.stopping.clone();
+    host.spawn(async move {
+        ensure_system_namespace(store.as_ref(), &stop).await;
+    });
+}
+
+/// Creates `ferry-system` if it does not exist yet (every replica tries; one wins).
+async fn ensure_system_namespace(store: &dyn Store, stop: &tokio_util::sync::CancellationToken) {
+    let name = NAMESPACE_NAME.format(&[SYSTEM_NAMESPACE]);
+    let namespace = Namespace {
+        name: name.clone(),
+        uid: uuid::Uuid::new_v4().to_string(),
+        description: "The platform's own namespace: events of resources outside any namespace."
+            .to_string(),
+        create_time: Some(ferry_ops::operation::now()),
+        update_time: Some(ferry_ops::operation::now()),
+        generation: 1,
+        state: State::Creating as i32,
+        reconciling: true,
+        ..Default::default()
+    };
+    let mut delay = std::time::Duration::from_millis(200);
+    loop {
+        match typed::create_msg(store, &namespace::namespace_key(&name), &namespace).await {
+            Ok(_) | Err(StoreError::AlreadyExists { .. }) => return,
+            Err(error) => tracing::warn!(%error, "cannot create the system namespace; retrying"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+/// Answers UNIMPLEMENTED for every method: the generated default of each trait method.
+#[derive(Clone, Copy, Debug, Default)]
+struct NotYetServed;
+
+#[tonic::async_trait]
+impl DeploymentService for NotYetServed {}
+#[tonic::async_trait]
+impl InstanceService for NotYetServed {}
+#[tonic::async_trait]
+impl RolloutService for NotYetServed {}
+#[tonic::async_trait]
+impl AutoscalingService for NotYetServed {}
+#[tonic::async_trait]
+impl EventService for NotYetServed {}
+#[tonic::async_trait]
+impl NotificationService for NotYetServed {}
+#[tonic::async_trait]
+impl TopologyService for NotYetServed {}
+#[tonic::async_trait]
+impl SecretService for NotYetServed {}
+#[tonic::async_trait]
+impl HostService for NotYetServed {}

@@ -1,0 +1,328 @@
+//! The namespace controllers.
+//!
+//! Every write here is a transaction fenced by the controller's leadership and guarded by
+//! the revision it read, so a replica that lost leadership (or raced a client) writes
+//! nothing. Each step is recorded before the next begins; after a crash the next leader
+//! re-reads the record and continues from the first unfinished stage.
+
+use ferry_kit::error::ApiError;
+use ferry_ops::operation::{self as op, operations_prefix};
+use ferry_ops::{Action, ReconcileContext, Reconciler};
+use ferry_proto::ferry::common::v1::{
+    Condition, ConditionStatus, ErrorReason, Operation, StageState,
+};
+use ferry_proto::ferry::deploy::v1::namespace::State;
+use ferry_proto::ferry::deploy::v1::{DeletionProgress, Namespace};
+use ferry_store::{KeyValue, Precondition, StoreError, Txn, typed};
+use prost::Message as _;
+use tonic::Code;
+
+use super::model::NAMESPACE_NAME;
+use super::{children_prefixes, namespace_key, namespaces_prefix};
+
+/// Prepares created (or changed) namespaces on their runtime and reports them ACTIVE.
+#[derive(Debug, Default)]
+pub struct NamespaceReconciler;
+
+/// The status a namespace should show once its runtime side is ready. Pure.
+pub fn ready_status(namespace: &Namespace) -> Namespace {
+    let mut ready = namespace.clone();
+    let (reason, message) = if namespace.runtime.is_empty() {
+        (
+            "NO_RUNTIME",
+            "no runtime is configured: the namespace exists in Ferry's state only",
+        )
+    } else {
+        ("RUNTIME_READY", "the namespace exists on its runtime")
+    };
+    let condition = Condition {
+        r#type: "Ready".to_string(),
+        status: ConditionStatus::True as i32,
+        reason: reason.to_string(),
+        message: message.to_string(),
+        last_transition_time: Some(op::now()),
+        observed_generation: namespace.generation,
+    };
+    let unchanged = namespace
+        .conditions
+        .iter()
+        .find(|c| c.r#type == "Ready")
+        .is_some_and(|c| c.status == condition.status && c.reason == condition.reason);
+    if !unchanged {
+        ready.conditions.retain(|c| c.r#type != "Ready");
+        ready.conditions.push(condition);
+    }
+    ready.state = State::Active as i32;
+    ready.observed_generation = namespace.generation;
+    ready.reconciling = false;
+    ready
+}
+
+fn needs_reconcile(namespace: &Namespace) -> bool {
+    namespace.state() == State::Creating
+        || (namespace.state() != State::Deleting
+            && namespace.observed_generation != namespace.generation)
+}
+
+#[async_trait::async_trait]
+impl Reconciler for NamespaceReconciler {
+    fn name(&self) -> &'static str {
+        "deploy-namespaces"
+    }
+
+    fn prefix(&self) -> String {
+        namespaces_prefix()
+    }
+
+    fn wants(&self, kv: &KeyValue) -> bool {
+        Namespace::decode(kv.value.as_slice()).is_ok_and(|namespace| needs_reconcile(&namespace))
+    }
+
+    async fn reconcile(
+        &self,
+        context: &ReconcileContext,
+        key: &str,
+        kv: Option<KeyValue>,
+    ) -> Result<Action, ApiError> {
+        let Some(kv) = kv else {
+            return Ok(Action::Done);
+        };
+        let (namespace, revision) = typed::decode_kv::<Namespace>(&kv)?;
+        if !needs_reconcile(&namespace) {
+            return Ok(Action::Done);
+        }
+        // Runtime adapters (Kubernetes, Docker) prepare the namespace here once they are
+        // configured; with none configured there is nothing outside etcd to prepare.
+        let ready = ready_status(&namespace);
+        fenced_write(
+            context,
+            Txn::new()
+                .when(Precondition::ModRevision(key.to_string(), revision))
+                .put(key, ready.encode_to_vec()),
+        )
+        .await?;
+        tracing::info!(namespace = %namespace.name, "namespace active");
+        Ok(Action::Done)
+    }
+}
+
+/// Carries out namespace delete operations.
+#[derive(Debug, Default)]
+pub struct NamespaceDeletion;
+
+fn is_namespace_delete(operation: &Operation) -> bool {
+    let metadata = operation.metadata.clone().unwrap_or_default();
+    !operation.done
+        && metadata.verb == "delete"
+        && NAMESPACE_NAME.parse("target", &metadata.target).is_ok()
+}
+
+#[async_trait::async_trait]
+impl Reconciler for NamespaceDeletion {
+    fn name(&self) -> &'static str {
+        "deploy-namespace-deletions"
+    }
+
+    fn prefix(&self) -> String {
+        operations_prefix()
+    }
+
+    fn wants(&self, kv: &KeyValue) -> bool {
+        Operation::decode(kv.value.as_slice())
+            .is_ok_and(|operation| is_namespace_delete(&operation))
+    }
+
+    async fn reconcile(
+        &self,
+        context: &ReconcileContext,
+        key: &str,
+        kv: Option<KeyValue>,
+    ) -> Result<Action, ApiError> {
+        let Some(kv) = kv else {
+            return Ok(Action::Done);
+        };
+        let (mut operation, revision) = typed::decode_kv::<Operation>(&kv)?;
+        if !is_namespace_delete(&operation) {
+            return Ok(Action::Done);
+        }
+        let target = operation
+            .metadata
+            .as_ref()
+            .map(|m| m.target.clone())
+            .unwrap_or_default();
+        let namespace_key = namespace_key(&target);
+        let guard = Precondition::ModRevision(key.to_string(), revision);
+        op::start(&mut operation);
+
+        let next_stage = operation
+            .metadata
+            .as_ref()
+            .and_then(|m| {
+                m.stages
+                    .iter()
+                    .find(|s| !matches!(s.state(), StageState::Succeeded | StageState::Skipped))
+            })
+            .map(|s| s.id.clone());
+
+        if op::cancel_requested(&operation) && next_stage.as_deref() != Some("remove") {
+            // Not past the point of no return: put the namespace back in service.
+            let mut txn = Txn::new().when(guard);
+            if let Some((mut namespace, namespace_revision)) =
+                typed::get_msg::<Namespace>(context.store.as_ref(), &namespace_key).await?
+            {
+                namespace.state = State::Active as i32;
+                namespace.reconciling = false;
+                txn = txn
+                    .when(Precondition::ModRevision(
+                        namespace_key.clone(),
+                        namespace_revision,
+                    ))
+                    .put(namespace_key.clone(), namespace.encode_to_vec());
+            }
+            op::fail(
+                &mut operation,
+                ApiError::new(
+                    Code::Cancelled,
+                    ErrorReason::InvalidState,
+                    "deletion cancelled",
+                ),
+            );
+            fenced_write(context, txn.put(key, operation.encode_to_vec())).await?;
+            tracing::info!(namespace = %target, "namespace deletion cancelled");
+            return Ok(Action::Done);
+        }
+
+        match next_stage.as_deref() {
+            Some("drain") => {
+                // Deleting the namespace's deployments and secrets: their own controllers
+                // stop what runs on the runtime when the records go.
+                let mut deleted = 0;
+                for prefix in children_prefixes(&target) {
+                    deleted += context.store.delete_prefix(&prefix).await?;
+                }
+                let progress = DeletionProgress {
+                    target: target.clone(),
+                    resources_total: deleted as i32,
+                    resources_deleted: deleted as i32,
+                    ..Default::default()
+                };
+                if let Some(metadata) = operation.metadata.as_mut() {
+                    metadata.details = Some(prost_types::Any {
+                        type_url: "type.googleapis.com/ferry.deploy.v1.DeletionProgress"
+                            .to_string(),
+                        value: progress.encode_to_vec(),
+                    });
+                }
+                op::set_stage(
+                    &mut operation,
+                    "drain",
+                    StageState::Succeeded,
+                    &format!("{deleted} resources removed"),
+                );
+            }
+            Some("runtime") => {
+                op::set_stage(
+                    &mut operation,
+                    "runtime",
+                    StageState::Skipped,
+                    "no runtime is configured: nothing to remove outside Ferry's state",
+                );
+            }
+            Some("remove") => {
+                op::set_stage(
+                    &mut operation,
+                    "remove",
+                    StageState::Succeeded,
+                    "namespace removed",
+                );
+                op::succeed(&mut operation, "google.protobuf.Empty", &());
+                let txn = Txn::new()
+                    .when(guard)
+                    .delete(namespace_key)
+                    .put(key, operation.encode_to_vec());
+                fenced_write(context, txn).await?;
+                tracing::info!(namespace = %target, "namespace deleted");
+                return Ok(Action::Done);
+            }
+            _ => {
+                op::succeed(&mut operation, "google.protobuf.Empty", &());
+            }
+        }
+        fenced_write(
+            context,
+            Txn::new().when(guard).put(key, operation.encode_to_vec()),
+        )
+        .await?;
+        // The write changes the operation, and the watch brings it back for the next stage.
+        Ok(Action::Done)
+    }
+}
+
+/// Runs `txn` only while this replica still leads. A lost race on the guarded key is not
+/// an error: the watch brings the key back with its new value.
+async fn fenced_write(context: &ReconcileContext, txn: Txn) -> Result<(), ApiError> {
+    let fence_key = match &context.fence {
+        Precondition::ModRevision(key, _)
+        | Precondition::Exists(key)
+        | Precondition::Absent(key) => key.clone(),
+    };
+    match context.store.txn(txn.when(context.fence.clone())).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict { key } | StoreError::NotFound { key }) if key == fence_key => {
+            Err(ApiError::new(
+                Code::Aborted,
+                ErrorReason::ConcurrentModification,
+                "leadership lost",
+            ))
+        }
+        Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_status_is_active_and_observed() {
+        let namespace = Namespace {
+            name: "namespaces/dev".into(),
+            generation: 3,
+            state: State::Creating as i32,
+            reconciling: true,
+            ..Default::default()
+        };
+        assert!(needs_reconcile(&namespace));
+        let ready = ready_status(&namespace);
+        assert_eq!(ready.state(), State::Active);
+        assert_eq!(ready.observed_generation, 3);
+        assert!(!ready.reconciling);
+        assert_eq!(ready.conditions[0].reason, "NO_RUNTIME");
+        assert!(!needs_reconcile(&ready));
+        // A second pass keeps the transition time.
+        let again = ready_status(&ready);
+        assert_eq!(again.conditions, ready.conditions);
+    }
+
+    #[test]
+    fn only_unfinished_namespace_deletes_are_wanted() {
+        let mut operation =
+            op::new_operation("namespaces/dev", "delete", super::super::DELETE_STAGES, "");
+        assert!(is_namespace_delete(&operation));
+        operation.done = true;
+        assert!(!is_namespace_delete(&operation));
+        assert!(!is_namespace_delete(&op::new_operation(
+            "namespaces/dev/deployments/web",
+            "delete",
+            &[],
+            ""
+        )));
+        assert!(!is_namespace_delete(&op::new_operation(
+            "namespaces/dev",
+            "create",
+            &[],
+            ""
+        )));
+    }
+}

@@ -1,0 +1,301 @@
+//! The end-to-end harness: starts Ferry's compiled binaries as real processes against a
+//! real etcd, on free loopback ports, and talks to them over gRPC.
+//!
+//! Binaries are looked up in `FERRY_BIN_DIR`, else next to the test executable's
+//! `target/<profile>/` folder (`deploy/dev/test.sh` builds them first). etcd is the one
+//! named by `FERRY_ETCD_ENDPOINTS`, else a private one this harness starts; every test
+//! uses its own key prefix, so tests share one etcd safely.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry_store::testsuite::TestEtcd;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
+
+/// Every service binary, in start order.
+pub const SERVICES: &[&str] = &[
+    "gateway", "build", "deploy", "catalog", "storage", "routing",
+];
+
+/// Where the service binaries are.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERRY_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target folder")
+        .to_path_buf()
+}
+
+/// The path of `ferry-<service>`; panics with what to do when it was not built.
+pub fn bin_path(service: &str) -> PathBuf {
+    let path = bin_dir().join(format!("ferry-{service}"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`, as deploy/dev/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// A unique etcd key prefix for one test (passed as `--etcd-prefix`).
+pub fn unique_prefix(label: &str) -> String {
+    format!(
+        "/e2e-{label}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// One running service process.
+pub struct ServiceProcess {
+    /// Service name (`deploy`, …).
+    pub service: String,
+    /// Its gRPC address.
+    pub address: String,
+    /// Its instance id (as registered).
+    pub instance_id: String,
+    child: Child,
+    log: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+/// How to start a service.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// etcd endpoints (`--etcd-endpoints`).
+    pub etcd_endpoints: Vec<String>,
+    /// Key prefix (`--etcd-prefix`).
+    pub prefix: String,
+    /// Lease TTL (`--lease-ttl`).
+    pub lease_ttl: Duration,
+    /// Extra command-line arguments.
+    pub extra_args: Vec<String>,
+}
+
+impl Launch {
+    /// A launch against `etcd` under `prefix`, with a 2 s lease TTL.
+    pub fn new(etcd: &TestEtcd, prefix: &str) -> Self {
+        Self {
+            etcd_endpoints: etcd.endpoints().to_vec(),
+            prefix: prefix.to_string(),
+            lease_ttl: Duration::from_secs(2),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+impl ServiceProcess {
+    /// Starts `ferry-<service>` on a free port; does not wait for it.
+    pub fn spawn(service: &str, launch: &Launch) -> Self {
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let instance_id = format!(
+            "{service}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let log_dir = tempfile::tempdir().expect("log dir");
+        let log = log_dir.path().join(format!("{service}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(bin_path(service))
+            .arg("--listen")
+            .arg(&address)
+            .arg("--instance-id")
+            .arg(&instance_id)
+            .arg("--etcd-endpoints")
+            .arg(launch.etcd_endpoints.join(","))
+            .arg("--etcd-prefix")
+            .arg(&launch.prefix)
+            .arg("--lease-ttl")
+            .arg(format!("{}ms", launch.lease_ttl.as_millis()))
+            .arg("--shutdown-grace")
+            .arg("2s")
+            .args(&launch.extra_args)
+            .env("FERRY_LOG", "info,ferry_store=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn service");
+        Self {
+            service: service.to_string(),
+            address,
+            instance_id,
+            child,
+            log,
+            _log_dir: log_dir,
+        }
+    }
+
+    /// Starts a service and waits until its health says SERVING.
+    pub async fn start(service: &str, launch: &Launch) -> Self {
+        let process = Self::spawn(service, launch);
+        process.wait_serving(Duration::from_secs(20)).await;
+        process
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A channel to the service.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .expect("uri")
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .expect("connect to service")
+    }
+
+    /// The overall health status, or `None` when it does not answer.
+    pub async fn health(&self) -> Option<ServingStatus> {
+        let channel = Channel::from_shared(format!("http://{}", self.address))
+            .ok()?
+            .connect_timeout(Duration::from_millis(500))
+            .timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .ok()?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .ok()?;
+        ServingStatus::try_from(response.into_inner().status).ok()
+    }
+
+    /// Waits until health says SERVING; panics with the log otherwise.
+    pub async fn wait_serving(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.health().await == Some(ServingStatus::Serving) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{} did not become SERVING within {timeout:?}; log:\n{}",
+            self.service,
+            self.log_text()
+        );
+    }
+
+    /// Sends a signal (`STOP`, `CONT`, `TERM`, `KILL`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {} failed", self.pid());
+    }
+
+    /// Waits for the process to exit; returns its exit code (None when killed by a signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {timeout:?}",
+                self.service
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the service logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics when the service logged an ERROR line (a bug or a lost invariant).
+    pub fn assert_no_error_logs(&self) {
+        let text = self.log_text();
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains(" ERROR "))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} logged errors:\n{}",
+            self.service,
+            errors.join("\n")
+        );
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .arg("-CONT")
+                .arg(self.pid().to_string())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `check` until it returns true or `timeout` passes; returns how long it took.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// The `ErrorInfo` reason and domain of a status (panics when it has none: every Ferry
+/// error must carry one).
+pub fn error_info(status: &tonic::Status) -> (String, String) {
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
+    (info.reason.clone(), info.domain.clone())
+}
+
+/// The fields named by a status's `BadRequest` violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
