@@ -119,3 +119,83 @@ fn complete_unimplemented(
     let status: Status = ApiError::not_implemented(method).with_domain(domain).into();
     status.into_http()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Notify;
+    use tonic_types::StatusExt;
+
+    /// Answers OK after `release` is notified; counts calls.
+    #[derive(Clone)]
+    struct Slow {
+        release: Arc<Notify>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Service<http::Request<()>> for Slow {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let release = self.release.clone();
+            Box::pin(async move {
+                release.notified().await;
+                Ok(Status::ok("").into_http())
+            })
+        }
+    }
+
+    fn status_of(response: &http::Response<Body>) -> Status {
+        Status::from_header_map(response.headers()).expect("a grpc status")
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_calls_are_shed_at_once() {
+        let release = Arc::new(Notify::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut edge = EdgeLayer::new(1, "test.ferry.dev").layer(Slow { release: release.clone(), calls: calls.clone() });
+        let first = tokio::spawn(edge.call(http::Request::new(())));
+        tokio::task::yield_now().await;
+        while calls.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let shed = edge.call(http::Request::new(())).await.unwrap();
+        let status = status_of(&shed);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(status.get_error_details().error_info().unwrap().reason, "BACKEND_UNAVAILABLE");
+        assert!(status.get_error_details().retry_info().is_some());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the shed call never reached the service");
+        release.notify_one();
+        let ok = first.await.unwrap().unwrap();
+        assert_eq!(status_of(&ok).code(), Code::Ok);
+        // The permit is back: the next call goes through.
+        let next = tokio::spawn(edge.call(http::Request::new(())));
+        while calls.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        release.notify_one();
+        assert_eq!(status_of(&next.await.unwrap().unwrap()).code(), Code::Ok);
+    }
+
+    #[test]
+    fn bare_unimplemented_answers_get_error_info() {
+        let bare: http::Response<Body> = Status::unimplemented("").into_http();
+        let completed = complete_unimplemented(bare, "ferry.x.v1.S/M", "x.ferry.dev");
+        let status = status_of(&completed);
+        assert_eq!(status.code(), Code::Unimplemented);
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!((info.reason.as_str(), info.domain.as_str()), ("NOT_IMPLEMENTED", "x.ferry.dev"));
+        assert_eq!(info.metadata["method"], "ferry.x.v1.S/M");
+        // Other answers pass through untouched.
+        let other = complete_unimplemented(Status::not_found("x").into_http(), "m", "d");
+        assert_eq!(status_of(&other).code(), Code::NotFound);
+    }
+}

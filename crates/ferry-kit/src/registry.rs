@@ -114,3 +114,47 @@ pub fn now_unix_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_lost_registration_is_written_again_and_revoked_on_stop() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let record = InstanceRecord {
+            service: "deploy".into(),
+            instance_id: "deploy-1".into(),
+            address: "127.0.0.1:1".into(),
+            ..Default::default()
+        };
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(keep_registered(store.clone(), record.clone(), Duration::from_secs(2), stop.clone()));
+        let key = instance_key("deploy", "deploy-1");
+        let first = wait_for_key(store.as_ref(), &key, 0).await;
+        assert_eq!(list_instances(store.as_ref(), "deploy").await.unwrap(), vec![record]);
+
+        // The lease is lost (an etcd outage longer than the TTL, or an operator's revoke):
+        // the key goes, and the instance registers again under a new lease.
+        store.revoke_lease(first.lease).await.unwrap();
+        let second = wait_for_key(store.as_ref(), &key, first.lease).await;
+        assert_ne!(second.lease, first.lease);
+
+        stop.cancel();
+        task.await.unwrap();
+        assert!(store.get(&key).await.unwrap().is_none(), "a graceful stop removes the registration");
+    }
+
+    async fn wait_for_key(store: &dyn Store, key: &str, not_lease: i64) -> ferry_store::KeyValue {
+        for _ in 0..200 {
+            if let Some(kv) = store.get(key).await.unwrap() {
+                if kv.lease != not_lease {
+                    return kv;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{key} not (re-)registered");
+    }
+}

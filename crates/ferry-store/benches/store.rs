@@ -111,6 +111,9 @@ impl Target {
 struct Results {
     latency: Option<Histogram<u64>>,
     throughput: Vec<f64>,
+    /// Client CPU time and operation count of the concurrent phases.
+    cpu: Duration,
+    cpu_ops: f64,
 }
 
 impl Results {
@@ -122,6 +125,13 @@ impl Results {
 
     fn p(&self, q: f64) -> Duration {
         Duration::from_nanos(self.latency.as_ref().map_or(0, |h| h.value_at_quantile(q)))
+    }
+
+    fn cpu_per_op(&self) -> Duration {
+        if self.cpu_ops == 0.0 {
+            return Duration::ZERO;
+        }
+        self.cpu.div_f64(self.cpu_ops)
     }
 
     fn ops_per_sec(&self) -> f64 {
@@ -171,13 +181,15 @@ async fn concurrent(
     op: Op,
     keys: &[String],
     duration: Duration,
-) -> f64 {
+) -> (f64, f64) {
+    let mut revs = Vec::with_capacity(keys.len());
+    for key in keys {
+        revs.push(revision_of(store, key).await);
+    }
     let mut tasks = Vec::new();
     let start = Instant::now();
-    for key in keys {
+    for (key, mut rev) in keys.iter().cloned().zip(revs) {
         let mut target = target.clone();
-        let key = key.clone();
-        let mut rev = revision_of(store, &key).await;
         tasks.push(tokio::spawn(async move {
             let value = vec![b'y'; VALUE_LEN];
             let mut n = 0u64;
@@ -192,21 +204,46 @@ async fn concurrent(
     for task in tasks {
         total += task.await.expect("bench task");
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    (total as f64 / start.elapsed().as_secs_f64(), total as f64)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// CPU time this process has used so far (all threads), from `/proc/self/task/*/schedstat`;
+/// `None` where unavailable.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(stat) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 fn fmt_us(d: Duration) -> String {
-    format!("{:.0}µs", d.as_secs_f64() * 1e6)
+    let us = d.as_secs_f64() * 1e6;
+    if us < 100.0 {
+        format!("{us:.1}µs")
+    } else {
+        format!("{us:.0}µs")
+    }
 }
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let params = if full {
         Params {
-            rounds: 3,
-            sequential: 1000,
+            rounds: 8,
+            sequential: 400,
             concurrency: 16,
-            concurrent_for: Duration::from_millis(700),
+            concurrent_for: Duration::from_millis(400),
             warmup: 200,
         }
     } else {
@@ -250,7 +287,7 @@ async fn run(params: Params, full: bool) {
         }
     }
     let targets = [Target::Raw(Box::new(raw)), Target::Store(store.clone())];
-    let ops = [Op::Get, Op::Put, Op::Cas];
+    let ops = [Op::Get, Op::Cas];
 
     // Warm up connections and code paths.
     for target in &targets {
@@ -265,6 +302,7 @@ async fn run(params: Params, full: bool) {
         .iter()
         .map(|_| [Results::default(), Results::default()])
         .collect();
+    let mut paired: Vec<Vec<f64>> = ops.iter().map(|_| Vec::new()).collect();
     for round in 0..params.rounds {
         for (o, &op) in ops.iter().enumerate() {
             // Alternate which side goes first.
@@ -287,8 +325,18 @@ async fn run(params: Params, full: bool) {
                 let keys: Vec<String> = (0..params.concurrency)
                     .map(|i| key_of(target.side(), i))
                     .collect();
-                let tput = concurrent(target, &store, op, &keys, params.concurrent_for).await;
+                let cpu = process_cpu();
+                let (tput, n) = concurrent(target, &store, op, &keys, params.concurrent_for).await;
+                if let (Some(before), Some(after)) = (cpu, process_cpu()) {
+                    results[o][s].cpu += after.saturating_sub(before);
+                    results[o][s].cpu_ops += n;
+                }
                 results[o][s].throughput.push(tput);
+            }
+            // Throughput drifts (etcd's batching, GC): compare the two sides of one round.
+            let [raw, st] = &results[o];
+            if let (Some(r), Some(t)) = (raw.throughput.last(), st.throughput.last()) {
+                paired[o].push(t / r);
             }
         }
     }
@@ -310,43 +358,53 @@ async fn run(params: Params, full: bool) {
         },
     );
     println!(
-        "{:<11} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>9} | {:>9} {:>9}",
+        "{:<10} | {:>7} {:>7} {:>6} {:>6} | {:>7} {:>7} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>7} {:>7} {:>7}",
         "op",
         "raw p50",
         "raw p99",
-        "raw op/s",
+        "op/s",
+        "cpu/op",
         "st p50",
         "st p99",
-        "st op/s",
+        "op/s",
+        "cpu/op",
         "p50 x",
         "p99 x",
         "op/s x",
-        "lat ovh",
-        "tput ovh"
+        "p50 ovh",
+        "op/s ovh",
+        "cpu ovh"
     );
     for (o, op) in ops.iter().enumerate() {
         let [raw, st] = &results[o];
         let p50 = st.p(0.5).as_secs_f64() / raw.p(0.5).as_secs_f64();
         let p99 = st.p(0.99).as_secs_f64() / raw.p(0.99).as_secs_f64();
-        let tput = st.ops_per_sec() / raw.ops_per_sec();
+        let tput = median(&paired[o]);
+        let cpu = st.cpu_per_op().as_secs_f64() / raw.cpu_per_op().as_secs_f64();
         println!(
-            "{:<11} | {:>8} {:>8} {:>9.0} | {:>8} {:>8} {:>9.0} | {:>8.3} {:>8.3} {:>9.3} | {:>8.1}% {:>8.1}%",
+            "{:<10} | {:>7} {:>7} {:>6.0} {:>6} | {:>7} {:>7} {:>6.0} {:>6} | {:>6.3} {:>6.3} {:>6.3} | {:>6.1}% {:>6.1}% {:>6.1}%",
             op.name(),
             fmt_us(raw.p(0.5)),
             fmt_us(raw.p(0.99)),
             raw.ops_per_sec(),
+            fmt_us(raw.cpu_per_op()),
             fmt_us(st.p(0.5)),
             fmt_us(st.p(0.99)),
             st.ops_per_sec(),
+            fmt_us(st.cpu_per_op()),
             p50,
             p99,
             tput,
             (p50 - 1.0) * 100.0,
             (1.0 / tput - 1.0) * 100.0,
+            (cpu - 1.0) * 100.0,
         );
     }
     println!(
-        "(x = store / raw; lat ovh = store p50 over raw p50; tput ovh = raw op/s over store op/s; negative = store faster){}",
+        "p50/p99: sequential latency, all rounds pooled. op/s: median over rounds. cpu/op: CPU of this \
+         process (all threads) per op during the concurrent phases.\nx = store / raw (op/s x: median \
+         of the per-round ratios). ovh = store overhead in p50 latency, throughput and client CPU; \
+         negative = store cheaper.{}",
         if full {
             ""
         } else {

@@ -9,10 +9,10 @@ use ferry_kit::error::ApiError;
 use ferry_ops::operation::{self as op, operations_prefix};
 use ferry_ops::{Action, ReconcileContext, Reconciler};
 use ferry_proto::ferry::common::v1::{
-    Condition, ConditionStatus, ErrorReason, Operation, StageState,
+    Condition, ConditionStatus, DeletionProgress, ErrorReason, Operation, StageState,
 };
 use ferry_proto::ferry::deploy::v1::namespace::State;
-use ferry_proto::ferry::deploy::v1::{DeletionProgress, Namespace};
+use ferry_proto::ferry::deploy::v1::Namespace;
 use ferry_store::{KeyValue, Precondition, StoreError, Txn, typed};
 use prost::Message as _;
 use tonic::Code;
@@ -208,7 +208,7 @@ impl Reconciler for NamespaceDeletion {
                 };
                 if let Some(metadata) = operation.metadata.as_mut() {
                     metadata.details = Some(prost_types::Any {
-                        type_url: "type.googleapis.com/ferry.deploy.v1.DeletionProgress"
+                        type_url: "type.googleapis.com/ferry.common.v1.DeletionProgress"
                             .to_string(),
                         value: progress.encode_to_vec(),
                     });
@@ -324,5 +324,93 @@ mod tests {
             &[],
             ""
         )));
+    }
+}
+
+#[cfg(test)]
+mod stage_tests {
+    //! The deletion stage machine, step by step, on the in-memory store.
+
+    use std::sync::Arc;
+
+    use ferry_proto::ferry::common::v1::OperationState;
+    use ferry_store::{MemoryStore, Store};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::namespace::{DELETE_STAGES, namespace_key};
+
+    async fn setup() -> (ReconcileContext, Operation, String) {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let fence_key = "/fence".to_string();
+        let fence_revision = store.put(&fence_key, b"me".to_vec(), None).await.unwrap();
+        let namespace = Namespace {
+            name: "namespaces/dev".into(),
+            state: State::Deleting as i32,
+            ..Default::default()
+        };
+        typed::put_msg(store.as_ref(), &namespace_key("namespaces/dev"), &namespace).await.unwrap();
+        store.put(&format!("{}x", super::super::children_prefixes("namespaces/dev")[0]), b"d".to_vec(), None).await.unwrap();
+        let operation = op::new_operation("namespaces/dev", "delete", DELETE_STAGES, "");
+        let key = op::operation_key(&operation.name);
+        typed::put_msg(store.as_ref(), &key, &operation).await.unwrap();
+        let context = ReconcileContext {
+            store,
+            fence: Precondition::ModRevision(fence_key, fence_revision),
+            stop: CancellationToken::new(),
+        };
+        (context, operation, key)
+    }
+
+    async fn step(context: &ReconcileContext, key: &str) -> Operation {
+        let kv = context.store.get(key).await.unwrap();
+        NamespaceDeletion.reconcile(context, key, kv).await.unwrap();
+        typed::get_msg::<Operation>(context.store.as_ref(), key).await.unwrap().unwrap().0
+    }
+
+    #[tokio::test]
+    async fn stages_run_in_order_and_each_is_recorded() {
+        let (context, _, key) = setup().await;
+        let after_drain = step(&context, &key).await;
+        let stages = &after_drain.metadata.as_ref().unwrap().stages;
+        assert_eq!(stages[0].state(), StageState::Succeeded);
+        assert_eq!(stages[1].state(), StageState::Pending);
+        assert!(!after_drain.done);
+        let progress = after_drain.metadata.as_ref().unwrap().details.as_ref().unwrap();
+        assert_eq!(DeletionProgress::decode(progress.value.as_slice()).unwrap().resources_deleted, 1);
+        let after_runtime = step(&context, &key).await;
+        assert_eq!(after_runtime.metadata.as_ref().unwrap().stages[1].state(), StageState::Skipped);
+        let done = step(&context, &key).await;
+        assert!(done.done);
+        assert_eq!(op::state(&done), OperationState::Succeeded);
+        assert!(context.store.get(&namespace_key("namespaces/dev")).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cancel_before_removal_restores_the_namespace() {
+        let (context, _, key) = setup().await;
+        step(&context, &key).await;
+        let (mut operation, revision) = typed::get_msg::<Operation>(context.store.as_ref(), &key).await.unwrap().unwrap();
+        operation.metadata.as_mut().unwrap().cancel_requested = true;
+        typed::update_msg(context.store.as_ref(), &key, &operation, revision).await.unwrap();
+        let cancelled = step(&context, &key).await;
+        assert!(cancelled.done);
+        assert_eq!(op::state(&cancelled), OperationState::Cancelled);
+        let (namespace, _) =
+            typed::get_msg::<Namespace>(context.store.as_ref(), &namespace_key("namespaces/dev")).await.unwrap().unwrap();
+        assert_eq!(namespace.state(), State::Active);
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_lost_leadership_writes_nothing() {
+        let (context, operation, key) = setup().await;
+        // Someone else took the leader key.
+        let Precondition::ModRevision(fence_key, _) = &context.fence else { unreachable!() };
+        context.store.put(fence_key, b"other".to_vec(), None).await.unwrap();
+        let kv = context.store.get(&key).await.unwrap();
+        let error = NamespaceDeletion.reconcile(&context, &key, kv).await.unwrap_err();
+        assert_eq!(error.code, Code::Aborted);
+        let (unchanged, _) = typed::get_msg::<Operation>(context.store.as_ref(), &key).await.unwrap().unwrap();
+        assert_eq!(unchanged, operation);
     }
 }
