@@ -1,4 +1,4 @@
-//! Ferry the gateway: the front door of the platform; serves ferry.auth.v1 (issue 4).
+//! Ferry's gateway: the front door of the platform; serves ferry.auth.v1.
 //!
 //! This release serves the API surface through the service kit (health, reflection,
 //! registration in etcd, the Operations API) and answers UNIMPLEMENTED, with an
@@ -7,8 +7,7 @@
 use std::future::Future;
 
 use ferry_kit::config::ServiceConfig;
-use ferry_kit::server::{self, ServiceSpec};
-use ferry_ops::{Operations, OperationsApi};
+use ferry_kit::server::ServiceSpec;
 use ferry_proto::ferry::auth::v1::audit_service_server::{AuditService, AuditServiceServer};
 use ferry_proto::ferry::auth::v1::role_binding_service_server::{
     RoleBindingService, RoleBindingServiceServer,
@@ -44,16 +43,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let spec = spec();
-    let domain = spec.domain;
-    server::serve(spec, config, listener, shutdown, |host, routes| {
-        let operations = OperationsApi::new(
-            Operations::new(host.store.clone()),
-            domain,
-            host.draining.clone(),
-        );
+    ferry_ops::serve(spec(), config, listener, shutdown, |_host, routes| {
         routes
-            .add_service(operations.into_server())
             .add_service(TokenServiceServer::new(NotYetServed))
             .add_service(UserServiceServer::new(NotYetServed))
             .add_service(ServiceAccountServiceServer::new(NotYetServed))

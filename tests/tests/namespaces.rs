@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use ferry_e2e::{Launch, ServiceProcess, error_info, unique_prefix, violated_fields};
 use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
-use ferry_proto::ferry::common::v1::{GetOperationRequest, OperationState, WaitOperationRequest, WatchOperationRequest};
+use ferry_proto::ferry::common::v1::{
+    GetOperationRequest, OperationState, WaitOperationRequest, WatchOperationRequest,
+};
 use ferry_proto::ferry::deploy::v1::namespace::State;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::{
@@ -214,7 +216,9 @@ async fn namespace_life_cycle_follows_the_api_conventions() {
     let mut operations = OperationsServiceClient::new(deploy.channel().await);
     // Watching streams the operation until it is done.
     let mut watch = operations
-        .watch_operation(WatchOperationRequest { name: operation.name.clone() })
+        .watch_operation(WatchOperationRequest {
+            name: operation.name.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -223,7 +227,10 @@ async fn namespace_life_cycle_follows_the_api_conventions() {
         seen.push(update);
     }
     let last = seen.last().expect("at least the current state");
-    assert!(last.done, "the stream ends with the finished operation: {seen:?}");
+    assert!(
+        last.done,
+        "the stream ends with the finished operation: {seen:?}"
+    );
     assert!(seen[..seen.len() - 1].iter().all(|update| !update.done));
     let done = operations
         .wait_operation(WaitOperationRequest {

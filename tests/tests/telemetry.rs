@@ -8,8 +8,12 @@ use ferry_e2e::{Launch, ServiceProcess, free_port, unique_prefix};
 use ferry_proto::ferry::deploy::v1::GetNamespaceRequest;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_store::testsuite::TestEtcd;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use tokio::sync::mpsc;
 
@@ -40,7 +44,9 @@ impl TraceService for Sink {
                 }
             }
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -49,18 +55,29 @@ async fn spans_are_exported_over_otlp() {
     let (sender, mut received) = mpsc::unbounded_channel();
     let port = free_port();
     let sink_address = format!("127.0.0.1:{port}").parse().unwrap();
-    tokio::spawn(tonic::transport::Server::builder().add_service(TraceServiceServer::new(Sink(sender))).serve(sink_address));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Sink(sender)))
+            .serve(sink_address),
+    );
 
     let etcd = TestEtcd::start();
     let mut launch = Launch::new(&etcd, &unique_prefix("otlp"));
     launch.extra_args = vec!["--otlp-endpoint".into(), format!("http://127.0.0.1:{port}")];
     let mut deploy = ServiceProcess::start("deploy", &launch).await;
     let _ = NamespaceServiceClient::new(deploy.channel().await)
-        .get_namespace(GetNamespaceRequest { name: "namespaces/none".into() })
+        .get_namespace(GetNamespaceRequest {
+            name: "namespaces/none".into(),
+        })
         .await;
     // Shutting down flushes the batch exporter.
     deploy.signal("TERM");
-    assert_eq!(deploy.wait_exit(Duration::from_secs(15)), Some(0), "log:\n{}", deploy.log_text());
+    assert_eq!(
+        deploy.wait_exit(Duration::from_secs(15)),
+        Some(0),
+        "log:\n{}",
+        deploy.log_text()
+    );
 
     let mut spans = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -71,7 +88,9 @@ async fn spans_are_exported_over_otlp() {
         }
     }
     assert!(
-        spans.iter().any(|(service, name)| service == "ferry-deploy" && name == "grpc"),
+        spans
+            .iter()
+            .any(|(service, name)| service == "ferry-deploy" && name == "grpc"),
         "no `grpc` span from ferry-deploy among {spans:?}"
     );
 }

@@ -382,19 +382,21 @@ impl ServiceConfig {
             return invalid("default_timeout", "must be positive");
         }
         if let Some(instance_id) = &self.instance_id
-            && !crate::aip::is_valid_id(instance_id) {
-                return invalid(
-                    "instance_id",
-                    "must be a DNS label: lower case letters, digits and `-`",
-                );
-            }
+            && !crate::aip::is_valid_id(instance_id)
+        {
+            return invalid(
+                "instance_id",
+                "must be a DNS label: lower case letters, digits and `-`",
+            );
+        }
         if let Some(endpoint) = &self.telemetry.otlp_endpoint
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                return invalid(
-                    "telemetry.otlp_endpoint",
-                    "must be an http:// or https:// URL",
-                );
-            }
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return invalid(
+                "telemetry.otlp_endpoint",
+                "must be an http:// or https:// URL",
+            );
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_filter).is_err() {
             return invalid(
                 "telemetry.log_filter",

@@ -161,7 +161,10 @@ mod tests {
     async fn past_the_limit_calls_are_shed_at_once() {
         let release = Arc::new(Notify::new());
         let calls = Arc::new(AtomicUsize::new(0));
-        let mut edge = EdgeLayer::new(1, "test.ferry.dev").layer(Slow { release: release.clone(), calls: calls.clone() });
+        let mut edge = EdgeLayer::new(1, "test.ferry.dev").layer(Slow {
+            release: release.clone(),
+            calls: calls.clone(),
+        });
         let first = tokio::spawn(edge.call(http::Request::new(())));
         tokio::task::yield_now().await;
         while calls.load(Ordering::SeqCst) == 0 {
@@ -170,9 +173,16 @@ mod tests {
         let shed = edge.call(http::Request::new(())).await.unwrap();
         let status = status_of(&shed);
         assert_eq!(status.code(), Code::Unavailable);
-        assert_eq!(status.get_error_details().error_info().unwrap().reason, "BACKEND_UNAVAILABLE");
+        assert_eq!(
+            status.get_error_details().error_info().unwrap().reason,
+            "BACKEND_UNAVAILABLE"
+        );
         assert!(status.get_error_details().retry_info().is_some());
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "the shed call never reached the service");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the shed call never reached the service"
+        );
         release.notify_one();
         let ok = first.await.unwrap().unwrap();
         assert_eq!(status_of(&ok).code(), Code::Ok);
@@ -192,7 +202,10 @@ mod tests {
         let status = status_of(&completed);
         assert_eq!(status.code(), Code::Unimplemented);
         let info = status.get_error_details().error_info().cloned().unwrap();
-        assert_eq!((info.reason.as_str(), info.domain.as_str()), ("NOT_IMPLEMENTED", "x.ferry.dev"));
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("NOT_IMPLEMENTED", "x.ferry.dev")
+        );
         assert_eq!(info.metadata["method"], "ferry.x.v1.S/M");
         // Other answers pass through untouched.
         let other = complete_unimplemented(Status::not_found("x").into_http(), "m", "d");

@@ -137,9 +137,10 @@ impl Idempotency {
         let mut slot = self.lease.lock().await;
         let slice = self.window / 24;
         if let Some((lease, granted)) = *slot
-            && granted.elapsed() < slice {
-                return Ok(lease);
-            }
+            && granted.elapsed() < slice
+        {
+            return Ok(lease);
+        }
         let lease = self.store.grant_lease(self.window).await?;
         *slot = Some((lease, Instant::now()));
         Ok(lease)

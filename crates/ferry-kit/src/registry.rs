@@ -130,10 +130,18 @@ mod tests {
             ..Default::default()
         };
         let stop = CancellationToken::new();
-        let task = tokio::spawn(keep_registered(store.clone(), record.clone(), Duration::from_secs(2), stop.clone()));
+        let task = tokio::spawn(keep_registered(
+            store.clone(),
+            record.clone(),
+            Duration::from_secs(2),
+            stop.clone(),
+        ));
         let key = instance_key("deploy", "deploy-1");
         let first = wait_for_key(store.as_ref(), &key, 0).await;
-        assert_eq!(list_instances(store.as_ref(), "deploy").await.unwrap(), vec![record]);
+        assert_eq!(
+            list_instances(store.as_ref(), "deploy").await.unwrap(),
+            vec![record]
+        );
 
         // The lease is lost (an etcd outage longer than the TTL, or an operator's revoke):
         // the key goes, and the instance registers again under a new lease.
@@ -143,15 +151,18 @@ mod tests {
 
         stop.cancel();
         task.await.unwrap();
-        assert!(store.get(&key).await.unwrap().is_none(), "a graceful stop removes the registration");
+        assert!(
+            store.get(&key).await.unwrap().is_none(),
+            "a graceful stop removes the registration"
+        );
     }
 
     async fn wait_for_key(store: &dyn Store, key: &str, not_lease: i64) -> ferry_store::KeyValue {
         for _ in 0..200 {
-            if let Some(kv) = store.get(key).await.unwrap() {
-                if kv.lease != not_lease {
-                    return kv;
-                }
+            if let Some(kv) = store.get(key).await.unwrap()
+                && kv.lease != not_lease
+            {
+                return kv;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

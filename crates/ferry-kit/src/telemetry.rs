@@ -27,9 +27,10 @@ pub struct TelemetryGuard {
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take()
-            && let Err(error) = provider.shutdown() {
-                eprintln!("trace export shutdown failed: {error}");
-            }
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("trace export shutdown failed: {error}");
+        }
     }
 }
 

@@ -15,3 +15,35 @@ pub mod service;
 pub use controller::{Action, Controller, ReconcileContext, Reconciler};
 pub use operation::Operations;
 pub use service::OperationsApi;
+
+use std::future::Future;
+
+use ferry_kit::config::ServiceConfig;
+use ferry_kit::server::{Host, ServiceSpec};
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+/// Runs a Ferry service: [`ferry_kit::server::serve`] with the Operations API mounted,
+/// since every service answers for the operations stored in etcd.
+pub async fn serve<F>(
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    routes: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
+{
+    let domain = spec.domain;
+    ferry_kit::server::serve(spec, config, listener, shutdown, move |host, builder| {
+        let operations = OperationsApi::new(
+            Operations::new(host.store.clone()),
+            domain,
+            host.draining.clone(),
+        );
+        builder.add_service(operations.into_server());
+        routes(host, builder)
+    })
+    .await
+}

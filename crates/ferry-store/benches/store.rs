@@ -118,9 +118,7 @@ struct Results {
 
 impl Results {
     fn histogram(&mut self) -> &mut Histogram<u64> {
-        self.latency.get_or_insert_with(|| {
-            Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds")
-        })
+        self.latency.get_or_insert_with(new_histogram)
     }
 
     fn p(&self, q: f64) -> Duration {
@@ -151,28 +149,28 @@ async fn revision_of(store: &EtcdStore, key: &str) -> i64 {
         .mod_revision
 }
 
+/// Runs `n` operations one after the other; returns their latency histogram.
 async fn sequential(
     target: &mut Target,
     store: &EtcdStore,
     op: Op,
     key: &str,
     n: usize,
-    results: Option<&mut Results>,
-) {
+) -> Histogram<u64> {
     let value = vec![b'x'; VALUE_LEN];
     let mut rev = revision_of(store, key).await;
-    let mut hist = results;
+    let mut hist = new_histogram();
     for _ in 0..n {
         let start = Instant::now();
         target.run(op, key, &value, &mut rev).await;
         let elapsed = start.elapsed().as_nanos() as u64;
-        if let Some(results) = hist.as_deref_mut() {
-            results
-                .histogram()
-                .record(elapsed.max(1))
-                .expect("record latency");
-        }
+        hist.record(elapsed.max(1)).expect("record latency");
     }
+    hist
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds")
 }
 
 async fn concurrent(
@@ -287,14 +285,14 @@ async fn run(params: Params, full: bool) {
         }
     }
     let targets = [Target::Raw(Box::new(raw)), Target::Store(store.clone())];
-    let ops = [Op::Get, Op::Cas];
+    let ops = [Op::Get, Op::Put, Op::Cas];
 
     // Warm up connections and code paths.
     for target in &targets {
         let mut t = target.clone();
         let key = key_of(t.side(), 0);
         for op in ops {
-            sequential(&mut t, &store, op, &key, params.warmup, None).await;
+            sequential(&mut t, &store, op, &key, params.warmup).await;
         }
     }
 
@@ -302,24 +300,25 @@ async fn run(params: Params, full: bool) {
         .iter()
         .map(|_| [Results::default(), Results::default()])
         .collect();
+    // Per-round store/raw ratios: adjacent runs share the server's drift (batching, GC).
     let mut paired: Vec<Vec<f64>> = ops.iter().map(|_| Vec::new()).collect();
+    let mut paired_p50: Vec<Vec<f64>> = ops.iter().map(|_| Vec::new()).collect();
     for round in 0..params.rounds {
         for (o, &op) in ops.iter().enumerate() {
             // Alternate which side goes first.
             let order: [usize; 2] = if (round + o) % 2 == 0 { [0, 1] } else { [1, 0] };
+            let mut round_p50 = [0.0f64; 2];
             for &s in &order {
                 let mut target = targets[s].clone();
                 let key = key_of(target.side(), 0);
-                sequential(
-                    &mut target,
-                    &store,
-                    op,
-                    &key,
-                    params.sequential,
-                    Some(&mut results[o][s]),
-                )
-                .await;
+                let hist = sequential(&mut target, &store, op, &key, params.sequential).await;
+                round_p50[s] = hist.value_at_quantile(0.5) as f64;
+                results[o][s]
+                    .histogram()
+                    .add(&hist)
+                    .expect("merge histograms");
             }
+            paired_p50[o].push(round_p50[1] / round_p50[0]);
             for &s in &order {
                 let target = &targets[s];
                 let keys: Vec<String> = (0..params.concurrency)
@@ -333,7 +332,6 @@ async fn run(params: Params, full: bool) {
                 }
                 results[o][s].throughput.push(tput);
             }
-            // Throughput drifts (etcd's batching, GC): compare the two sides of one round.
             let [raw, st] = &results[o];
             if let (Some(r), Some(t)) = (raw.throughput.last(), st.throughput.last()) {
                 paired[o].push(t / r);
@@ -377,7 +375,7 @@ async fn run(params: Params, full: bool) {
     );
     for (o, op) in ops.iter().enumerate() {
         let [raw, st] = &results[o];
-        let p50 = st.p(0.5).as_secs_f64() / raw.p(0.5).as_secs_f64();
+        let p50 = median(&paired_p50[o]);
         let p99 = st.p(0.99).as_secs_f64() / raw.p(0.99).as_secs_f64();
         let tput = median(&paired[o]);
         let cpu = st.cpu_per_op().as_secs_f64() / raw.cpu_per_op().as_secs_f64();
@@ -402,8 +400,8 @@ async fn run(params: Params, full: bool) {
     }
     println!(
         "p50/p99: sequential latency, all rounds pooled. op/s: median over rounds. cpu/op: CPU of this \
-         process (all threads) per op during the concurrent phases.\nx = store / raw (op/s x: median \
-         of the per-round ratios). ovh = store overhead in p50 latency, throughput and client CPU; \
+         process (all threads) per op during the concurrent phases.\nx = store / raw (p50 and op/s: \
+         median of the per-round ratios). ovh = store overhead in p50 latency, throughput and client CPU; \
          negative = store cheaper.{}",
         if full {
             ""

@@ -543,10 +543,7 @@ impl Inner {
             let idx = self.pick();
             let member = &self.members[idx];
             let timeout = self.config.request_timeout;
-            static NO_TIMEOUT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-            let no = *NO_TIMEOUT.get_or_init(|| std::env::var_os("NO_TIMEOUT").is_some());
-            let res = if no { Ok(attempt_fn(&member.client).await) } else { tokio::time::timeout(timeout, attempt_fn(&member.client)).await };
-            let failure = match res {
+            let failure = match tokio::time::timeout(timeout, attempt_fn(&member.client)).await {
                 Ok(Ok(value)) => {
                     if member.down_until.load(Ordering::Relaxed) != 0 {
                         member.down_until.store(0, Ordering::Relaxed);

@@ -9,12 +9,18 @@
 //! all; [`store_contract_tests!`](crate::store_contract_tests) expands into one
 //! `#[tokio::test]` per behaviour:
 //!
-//! ```ignore
+//! ```
+//! use std::sync::Arc;
+//!
+//! use ferry_store::MemoryStore;
 //! use ferry_store::testsuite::{TestContext, TestStore};
-//! async fn make(ctx: TestContext) -> TestStore {
-//!     TestStore::new(std::sync::Arc::new(ferry_store::MemoryStore::new()))
+//!
+//! async fn make(_ctx: TestContext) -> TestStore {
+//!     TestStore::new(Arc::new(MemoryStore::new()))
 //! }
+//!
 //! ferry_store::store_contract_tests!(make);
+//! # fn main() {}
 //! ```
 //!
 //! # etcd for tests

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use ferry_kit::config::ServiceConfig;
 use ferry_kit::idempotency::{self, Idempotency};
-use ferry_kit::server::{self, Host, ServiceSpec};
-use ferry_ops::{Controller, Operations, OperationsApi};
+use ferry_kit::server::{Host, ServiceSpec};
+use ferry_ops::Controller;
 use ferry_proto::ferry::deploy::v1::autoscaling_service_server::{
     AutoscalingService, AutoscalingServiceServer,
 };
@@ -73,20 +73,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    server::serve(spec(), config, listener, shutdown, |host, routes| {
+    ferry_ops::serve(spec(), config, listener, shutdown, |host, routes| {
         start_controllers(host);
         let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
         // No runtime adapter is configured in this release: namespaces live in etcd only.
         let runtimes = Vec::new();
         routes
-            .add_service(
-                OperationsApi::new(
-                    Operations::new(host.store.clone()),
-                    DOMAIN,
-                    host.draining.clone(),
-                )
-                .into_server(),
-            )
             .add_service(NamespaceApi::new(host.store.clone(), idempotency, runtimes).into_server())
             .add_service(DeploymentServiceServer::new(NotYetServed))
             .add_service(InstanceServiceServer::new(NotYetServed))

@@ -1,4 +1,4 @@
-//! Ferry the routing service: services, external access entries and blue-green entries (issue 5).
+//! Ferry's routing service: services, external access entries and blue-green entries.
 //!
 //! This release serves the API surface through the service kit (health, reflection,
 //! registration in etcd, the Operations API) and answers UNIMPLEMENTED, with an
@@ -7,8 +7,7 @@
 use std::future::Future;
 
 use ferry_kit::config::ServiceConfig;
-use ferry_kit::server::{self, ServiceSpec};
-use ferry_ops::{Operations, OperationsApi};
+use ferry_kit::server::ServiceSpec;
 use ferry_proto::ferry::catalog::v1::external_entry_service_server::{
     ExternalEntryService, ExternalEntryServiceServer,
 };
@@ -40,16 +39,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let spec = spec();
-    let domain = spec.domain;
-    server::serve(spec, config, listener, shutdown, |host, routes| {
-        let operations = OperationsApi::new(
-            Operations::new(host.store.clone()),
-            domain,
-            host.draining.clone(),
-        );
+    ferry_ops::serve(spec(), config, listener, shutdown, |_host, routes| {
         routes
-            .add_service(operations.into_server())
             .add_service(RoutingServiceServer::new(NotYetServed))
             .add_service(BlueGreenServiceServer::new(NotYetServed))
             .add_service(ExternalEntryServiceServer::new(NotYetServed));

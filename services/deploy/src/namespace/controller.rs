@@ -11,8 +11,8 @@ use ferry_ops::{Action, ReconcileContext, Reconciler};
 use ferry_proto::ferry::common::v1::{
     Condition, ConditionStatus, DeletionProgress, ErrorReason, Operation, StageState,
 };
-use ferry_proto::ferry::deploy::v1::namespace::State;
 use ferry_proto::ferry::deploy::v1::Namespace;
+use ferry_proto::ferry::deploy::v1::namespace::State;
 use ferry_store::{KeyValue, Precondition, StoreError, Txn, typed};
 use prost::Message as _;
 use tonic::Code;
@@ -349,11 +349,22 @@ mod stage_tests {
             state: State::Deleting as i32,
             ..Default::default()
         };
-        typed::put_msg(store.as_ref(), &namespace_key("namespaces/dev"), &namespace).await.unwrap();
-        store.put(&format!("{}x", super::super::children_prefixes("namespaces/dev")[0]), b"d".to_vec(), None).await.unwrap();
+        typed::put_msg(store.as_ref(), &namespace_key("namespaces/dev"), &namespace)
+            .await
+            .unwrap();
+        store
+            .put(
+                &format!("{}x", super::super::children_prefixes("namespaces/dev")[0]),
+                b"d".to_vec(),
+                None,
+            )
+            .await
+            .unwrap();
         let operation = op::new_operation("namespaces/dev", "delete", DELETE_STAGES, "");
         let key = op::operation_key(&operation.name);
-        typed::put_msg(store.as_ref(), &key, &operation).await.unwrap();
+        typed::put_msg(store.as_ref(), &key, &operation)
+            .await
+            .unwrap();
         let context = ReconcileContext {
             store,
             fence: Precondition::ModRevision(fence_key, fence_revision),
@@ -365,7 +376,11 @@ mod stage_tests {
     async fn step(context: &ReconcileContext, key: &str) -> Operation {
         let kv = context.store.get(key).await.unwrap();
         NamespaceDeletion.reconcile(context, key, kv).await.unwrap();
-        typed::get_msg::<Operation>(context.store.as_ref(), key).await.unwrap().unwrap().0
+        typed::get_msg::<Operation>(context.store.as_ref(), key)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
     }
 
     #[tokio::test]
@@ -376,28 +391,57 @@ mod stage_tests {
         assert_eq!(stages[0].state(), StageState::Succeeded);
         assert_eq!(stages[1].state(), StageState::Pending);
         assert!(!after_drain.done);
-        let progress = after_drain.metadata.as_ref().unwrap().details.as_ref().unwrap();
-        assert_eq!(DeletionProgress::decode(progress.value.as_slice()).unwrap().resources_deleted, 1);
+        let progress = after_drain
+            .metadata
+            .as_ref()
+            .unwrap()
+            .details
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            DeletionProgress::decode(progress.value.as_slice())
+                .unwrap()
+                .resources_deleted,
+            1
+        );
         let after_runtime = step(&context, &key).await;
-        assert_eq!(after_runtime.metadata.as_ref().unwrap().stages[1].state(), StageState::Skipped);
+        assert_eq!(
+            after_runtime.metadata.as_ref().unwrap().stages[1].state(),
+            StageState::Skipped
+        );
         let done = step(&context, &key).await;
         assert!(done.done);
         assert_eq!(op::state(&done), OperationState::Succeeded);
-        assert!(context.store.get(&namespace_key("namespaces/dev")).await.unwrap().is_none());
+        assert!(
+            context
+                .store
+                .get(&namespace_key("namespaces/dev"))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn a_cancel_before_removal_restores_the_namespace() {
         let (context, _, key) = setup().await;
         step(&context, &key).await;
-        let (mut operation, revision) = typed::get_msg::<Operation>(context.store.as_ref(), &key).await.unwrap().unwrap();
+        let (mut operation, revision) = typed::get_msg::<Operation>(context.store.as_ref(), &key)
+            .await
+            .unwrap()
+            .unwrap();
         operation.metadata.as_mut().unwrap().cancel_requested = true;
-        typed::update_msg(context.store.as_ref(), &key, &operation, revision).await.unwrap();
+        typed::update_msg(context.store.as_ref(), &key, &operation, revision)
+            .await
+            .unwrap();
         let cancelled = step(&context, &key).await;
         assert!(cancelled.done);
         assert_eq!(op::state(&cancelled), OperationState::Cancelled);
         let (namespace, _) =
-            typed::get_msg::<Namespace>(context.store.as_ref(), &namespace_key("namespaces/dev")).await.unwrap().unwrap();
+            typed::get_msg::<Namespace>(context.store.as_ref(), &namespace_key("namespaces/dev"))
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(namespace.state(), State::Active);
     }
 
@@ -405,12 +449,24 @@ mod stage_tests {
     async fn a_replica_that_lost_leadership_writes_nothing() {
         let (context, operation, key) = setup().await;
         // Someone else took the leader key.
-        let Precondition::ModRevision(fence_key, _) = &context.fence else { unreachable!() };
-        context.store.put(fence_key, b"other".to_vec(), None).await.unwrap();
+        let Precondition::ModRevision(fence_key, _) = &context.fence else {
+            unreachable!()
+        };
+        context
+            .store
+            .put(fence_key, b"other".to_vec(), None)
+            .await
+            .unwrap();
         let kv = context.store.get(&key).await.unwrap();
-        let error = NamespaceDeletion.reconcile(&context, &key, kv).await.unwrap_err();
+        let error = NamespaceDeletion
+            .reconcile(&context, &key, kv)
+            .await
+            .unwrap_err();
         assert_eq!(error.code, Code::Aborted);
-        let (unchanged, _) = typed::get_msg::<Operation>(context.store.as_ref(), &key).await.unwrap().unwrap();
+        let (unchanged, _) = typed::get_msg::<Operation>(context.store.as_ref(), &key)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(unchanged, operation);
     }
 }

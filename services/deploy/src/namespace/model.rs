@@ -62,12 +62,14 @@ pub fn validate_fields(namespace: &Namespace, field_prefix: &str) -> Result<(), 
     validate_map(&namespace.labels, &field("labels"))?;
     validate_map(&namespace.annotations, &field("annotations"))?;
     if let Some(affinity) = &namespace.default_location_affinity
-        && !affinity.zone.is_empty() && affinity.region.is_empty() {
-            return Err(ApiError::invalid_field(
-                field("default_location_affinity.zone"),
-                "a zone needs its region: set default_location_affinity.region too",
-            ));
-        }
+        && !affinity.zone.is_empty()
+        && affinity.region.is_empty()
+    {
+        return Err(ApiError::invalid_field(
+            field("default_location_affinity.zone"),
+            "a zone needs its region: set default_location_affinity.region too",
+        ));
+    }
     if let Some(quota) = &namespace.resource_quota {
         let negative = [quota.instances as i64, quota.deployments as i64]
             .into_iter()
