@@ -11,7 +11,10 @@ deploy/dev/setup.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ferry-target}
 work=$(mktemp -d /tmp/ferry-test.XXXXXX)
 cleanup() {
-  [ -n "${ETCD_PID:-}" ] && kill "$ETCD_PID" 2>/dev/null && wait "$ETCD_PID" 2>/dev/null
+  if [ -n "${ETCD_PID:-}" ]; then
+    kill "$ETCD_PID" 2>/dev/null || true
+    wait "$ETCD_PID" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -36,13 +36,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions, PutOptions,
-    TxnOpResponse, WatchOptions,
+    Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions, KvClient,
+    PutOptions, TxnOpResponse, WatchOptions,
 };
 use tonic::Code;
 
@@ -125,11 +126,15 @@ struct Inner {
     current: AtomicUsize,
     config: EtcdConfig,
     epoch: Instant,
+    deadlines: Arc<Deadlines>,
 }
 
 struct Member {
     endpoint: String,
     client: Client,
+    /// Idle KV clients (etcd-client's calls need `&mut`; cloning one per call costs about
+    /// a microsecond of contended atomics, a pooled one a quarter of that).
+    kv_pool: Mutex<Vec<KvClient>>,
     /// Avoid until this many milliseconds after `epoch`; 0 when healthy.
     down_until: AtomicU64,
 }
@@ -177,11 +182,18 @@ fn classify(failure: &Failure) -> Class {
         Failure::Timeout(_) => return Class::Broken,
         Failure::Etcd(etcd_client::Error::GRpcStatus(status)) => status,
         Failure::Etcd(etcd_client::Error::TransportError(_))
-        | Failure::Etcd(etcd_client::Error::IoError(_)) => return Class::Broken,
+        | Failure::Etcd(etcd_client::Error::IoError(_))
+        | Failure::Etcd(etcd_client::Error::WatchError(_)) => return Class::Broken,
+        Failure::Etcd(etcd_client::Error::LeaseKeepAliveError(m)) if !m.contains("not found") => {
+            return Class::Broken;
+        }
         Failure::Etcd(_) => return Class::Fatal,
     };
     let message = status.message();
-    let connect = message.contains("connect") || message.contains("dns error");
+    // Server answers ("etcdserver: request timed out, possibly due to connection lost")
+    // must not be mistaken for connection failures.
+    let server = message.starts_with("etcdserver:");
+    let connect = !server && (message.contains("connect") || message.contains("dns error"));
     let broken = [
         "transport error",
         "connection",
@@ -194,7 +206,7 @@ fn classify(failure: &Failure) -> Class {
     .any(|m| message.contains(m));
     match status.code() {
         Code::Unavailable if connect => Class::Unreachable,
-        Code::Unavailable if message.starts_with("etcdserver:") => Class::Busy,
+        Code::Unavailable if server => Class::Busy,
         Code::Unavailable | Code::Cancelled => Class::Broken,
         Code::DeadlineExceeded => Class::Busy,
         Code::Unknown | Code::Internal if broken => Class::Broken,
@@ -354,15 +366,18 @@ impl EtcdStore {
             members.push(Member {
                 endpoint,
                 client,
+                kv_pool: Mutex::new(Vec::new()),
                 down_until: AtomicU64::new(0),
             });
         }
+        let deadlines = Deadlines::start(config.request_timeout);
         Ok(EtcdStore {
             inner: Arc::new(Inner {
                 members,
                 current: AtomicUsize::new(0),
                 config,
                 epoch: Instant::now(),
+                deadlines,
             }),
         })
     }
@@ -393,8 +408,8 @@ impl EtcdStore {
     async fn compact_revision(&self) -> Revision {
         let result = self
             .inner
-            .call("find compact revision", |c| {
-                let mut watch = c.watch_client();
+            .call("find compact revision", |m| {
+                let mut watch = m.client.watch_client();
                 async move {
                     let options = WatchOptions::new().with_start_revision(1);
                     let mut stream = watch.watch(vec![0u8], Some(options)).await?;
@@ -428,8 +443,8 @@ impl EtcdStore {
             .collect();
         let (resp, _) = self
             .inner
-            .call("verify txn", |c| {
-                let mut kv = c.kv_client();
+            .call("verify txn", |m| {
+                let mut kv = m.kv();
                 let txn = etcd_client::Txn::new().and_then(gets.clone());
                 async move { kv.txn(txn).await }
             })
@@ -472,6 +487,126 @@ impl<T, F: Future<Output = Result<T, etcd_client::Error>>> NowOrNever<T> for F {
             None => Err(StoreError::Internal(
                 "etcd client setup did not complete".into(),
             )),
+        }
+    }
+}
+
+/// Request deadlines on a coarse shared clock.
+///
+/// A `tokio::time::timeout` per request registers a timer each time, which (when no other
+/// timer is due sooner) wakes the runtime's parked driver thread: measurable CPU at
+/// thousands of requests per second. Request timeouts are seconds long, so instead one
+/// background task ticks every [`Deadlines::tick`] and wakes the pending requests, which
+/// compare the coarse clock with their deadline. Waiting costs one `Notify`
+/// registration per request.
+struct Deadlines {
+    epoch: Instant,
+    tick: Duration,
+    /// Milliseconds since `epoch`, updated every tick.
+    now_ms: AtomicU64,
+    ticks: tokio::sync::Notify,
+    /// False once the ticking task is gone (its runtime shut down): fall back to timers.
+    ticking: std::sync::atomic::AtomicBool,
+}
+
+impl Deadlines {
+    /// Starts the ticking task (inside a runtime).
+    fn start(request_timeout: Duration) -> Arc<Deadlines> {
+        let tick =
+            (request_timeout / 20).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let deadlines = Arc::new(Deadlines {
+            epoch: Instant::now(),
+            tick,
+            now_ms: AtomicU64::new(0),
+            ticks: tokio::sync::Notify::new(),
+            ticking: std::sync::atomic::AtomicBool::new(true),
+        });
+        let weak = Arc::downgrade(&deadlines);
+        tokio::spawn(async move {
+            // Marks the clock stopped however the task ends (store dropped, runtime gone).
+            struct Stopped(std::sync::Weak<Deadlines>);
+            impl Drop for Stopped {
+                fn drop(&mut self) {
+                    if let Some(d) = self.0.upgrade() {
+                        d.ticking.store(false, Ordering::Release);
+                        d.ticks.notify_waiters();
+                    }
+                }
+            }
+            let _stopped = Stopped(weak.clone());
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let Some(d) = weak.upgrade() else { return };
+                d.now_ms
+                    .store(d.epoch.elapsed().as_millis() as u64, Ordering::Release);
+                d.ticks.notify_waiters();
+            }
+        });
+        deadlines
+    }
+
+    /// Completes `timeout` (rounded up to the next tick) after it is called.
+    async fn expire_after(&self, timeout: Duration) {
+        let deadline =
+            self.now_ms.load(Ordering::Acquire) + (timeout + self.tick).as_millis() as u64;
+        loop {
+            let tick = self.ticks.notified();
+            if !self.ticking.load(Ordering::Acquire) {
+                let now = self.epoch.elapsed().as_millis() as u64;
+                tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now))).await;
+                return;
+            }
+            if self.now_ms.load(Ordering::Acquire) >= deadline {
+                return;
+            }
+            tick.await;
+        }
+    }
+}
+
+/// Most idle KV clients kept per endpoint.
+const KV_POOL_MAX: usize = 64;
+
+impl Member {
+    /// A KV client for one call, returned to the pool when dropped.
+    fn kv(&self) -> PooledKv<'_> {
+        let pooled = self.kv_pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        PooledKv {
+            kv: Some(pooled.unwrap_or_else(|| self.client.kv_client())),
+            pool: &self.kv_pool,
+        }
+    }
+}
+
+/// A KV client borrowed from a [`Member`]'s pool.
+struct PooledKv<'a> {
+    kv: Option<KvClient>,
+    pool: &'a Mutex<Vec<KvClient>>,
+}
+
+impl Deref for PooledKv<'_> {
+    type Target = KvClient;
+
+    fn deref(&self) -> &KvClient {
+        self.kv.as_ref().expect("pooled client present until drop")
+    }
+}
+
+impl DerefMut for PooledKv<'_> {
+    fn deref_mut(&mut self) -> &mut KvClient {
+        self.kv.as_mut().expect("pooled client present until drop")
+    }
+}
+
+impl Drop for PooledKv<'_> {
+    fn drop(&mut self) {
+        if let Some(kv) = self.kv.take() {
+            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < KV_POOL_MAX {
+                pool.push(kv);
+            }
         }
     }
 }
@@ -530,9 +665,13 @@ impl Inner {
 
     /// Runs one request with retries (see the module docs). Returns the result and
     /// whether an earlier attempt failed ambiguously (it may have been applied).
-    async fn call<T, F, Fut>(&self, op: &'static str, mut attempt_fn: F) -> StoreResult<(T, bool)>
+    async fn call<'a, T, F, Fut>(
+        &'a self,
+        op: &'static str,
+        mut attempt_fn: F,
+    ) -> StoreResult<(T, bool)>
     where
-        F: FnMut(&Client) -> Fut,
+        F: FnMut(&'a Member) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
         let mut retries = 0u32;
@@ -543,15 +682,21 @@ impl Inner {
             let idx = self.pick();
             let member = &self.members[idx];
             let timeout = self.config.request_timeout;
-            let failure = match tokio::time::timeout(timeout, attempt_fn(&member.client)).await {
-                Ok(Ok(value)) => {
+            let attempt = attempt_fn(member);
+            let outcome = tokio::select! {
+                biased;
+                result = attempt => Some(result),
+                () = self.deadlines.expire_after(timeout) => None,
+            };
+            let failure = match outcome {
+                Some(Ok(value)) => {
                     if member.down_until.load(Ordering::Relaxed) != 0 {
                         member.down_until.store(0, Ordering::Relaxed);
                     }
                     return Ok((value, ambiguous));
                 }
-                Ok(Err(e)) => Failure::Etcd(e),
-                Err(_) => Failure::Timeout(timeout),
+                Some(Err(e)) => Failure::Etcd(e),
+                None => Failure::Timeout(timeout),
             };
             let class = classify(&failure);
             if class == Class::Fatal {
@@ -683,8 +828,8 @@ impl Store for EtcdStore {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
         let (mut resp, _) = self
             .inner
-            .call("get", |c| {
-                let mut kv = c.kv_client();
+            .call("get", |m| {
+                let mut kv = m.kv();
                 let key = key.as_bytes().to_vec();
                 async move { kv.get(key, None).await }
             })
@@ -703,11 +848,16 @@ impl Store for EtcdStore {
         };
         let end = prefix_end(prefix);
         let limit = i64::try_from(options.limit).unwrap_or(i64::MAX);
+        // Like etcd, a revision <= 0 means the latest.
+        let options = ListOptions {
+            revision: options.revision.filter(|r| *r > 0),
+            ..options
+        };
         let revision = options.revision.unwrap_or(0);
         let result = self
             .inner
-            .call("list", |c| {
-                let mut kv = c.kv_client();
+            .call("list", |m| {
+                let mut kv = m.kv();
                 let get = GetOptions::new()
                     .with_range(end.clone())
                     .with_limit(limit)
@@ -745,8 +895,8 @@ impl Store for EtcdStore {
         check_key(key)?;
         let result = self
             .inner
-            .call("put", |c| {
-                let mut kv = c.kv_client();
+            .call("put", |m| {
+                let mut kv = m.kv();
                 let key = key.as_bytes().to_vec();
                 let value = value.clone();
                 let options = lease.map(|l| PutOptions::new().with_lease(l));
@@ -773,8 +923,8 @@ impl Store for EtcdStore {
         check_key(key)?;
         let result = self
             .inner
-            .call("create", |c| {
-                let mut kv = c.kv_client();
+            .call("create", |m| {
+                let mut kv = m.kv();
                 let options = lease.map(|l| PutOptions::new().with_lease(l));
                 let txn = etcd_client::Txn::new()
                     .when([Compare::create_revision(key, CompareOp::Equal, 0)])
@@ -825,8 +975,8 @@ impl Store for EtcdStore {
         }
         let (resp, ambiguous) = self
             .inner
-            .call("update", |c| {
-                let mut kv = c.kv_client();
+            .call("update", |m| {
+                let mut kv = m.kv();
                 let put = PutOptions::new().with_ignore_lease();
                 let txn = etcd_client::Txn::new()
                     .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
@@ -859,8 +1009,8 @@ impl Store for EtcdStore {
             None => {
                 let (resp, ambiguous) = self
                     .inner
-                    .call("delete", |c| {
-                        let mut kv = c.kv_client();
+                    .call("delete", |m| {
+                        let mut kv = m.kv();
                         let key = key.as_bytes().to_vec();
                         async move { kv.delete(key, None).await }
                     })
@@ -883,8 +1033,8 @@ impl Store for EtcdStore {
             Some(expected) => {
                 let (resp, ambiguous) = self
                     .inner
-                    .call("delete", |c| {
-                        let mut kv = c.kv_client();
+                    .call("delete", |m| {
+                        let mut kv = m.kv();
                         let txn = etcd_client::Txn::new()
                             .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
                             .and_then([etcd_client::TxnOp::delete(key, None)])
@@ -918,8 +1068,8 @@ impl Store for EtcdStore {
         let end = prefix_end(prefix);
         let (resp, _) = self
             .inner
-            .call("delete_prefix", |c| {
-                let mut kv = c.kv_client();
+            .call("delete_prefix", |m| {
+                let mut kv = m.kv();
                 let options = DeleteOptions::new().with_range(end.clone());
                 let key = prefix.as_bytes().to_vec();
                 async move { kv.delete(key, Some(options)).await }
@@ -970,8 +1120,8 @@ impl Store for EtcdStore {
             .collect();
         let result = self
             .inner
-            .call("txn", |c| {
-                let mut kv = c.kv_client();
+            .call("txn", |m| {
+                let mut kv = m.kv();
                 let request = etcd_client::Txn::new()
                     .when(compares.clone())
                     .and_then(ops.clone())
@@ -1035,8 +1185,8 @@ impl Store for EtcdStore {
         let end = prefix_end(prefix);
         let (stream, _) = self
             .inner
-            .call("watch", |c| {
-                let mut watch = c.watch_client();
+            .call("watch", |m| {
+                let mut watch = m.client.watch_client();
                 let options = WatchOptions::new()
                     .with_range(end.clone())
                     .with_start_revision(after.saturating_add(1).max(1));
@@ -1045,7 +1195,9 @@ impl Store for EtcdStore {
                     let mut stream = watch.watch(start, Some(options)).await?;
                     match stream.message().await? {
                         Some(first) => Ok((first, stream)),
-                        None => Err(etcd_client::Error::WatchError("watch stream closed".into())),
+                        None => Err(etcd_client::Error::WatchError(
+                            "watch stream closed before it was created".into(),
+                        )),
                     }
                 }
             })
@@ -1059,8 +1211,8 @@ impl Store for EtcdStore {
         let secs = i64::try_from(secs.max(1)).unwrap_or(i64::MAX);
         let (resp, _) = self
             .inner
-            .call("grant_lease", |c| {
-                let mut lease = c.lease_client();
+            .call("grant_lease", |m| {
+                let mut lease = m.client.lease_client();
                 async move { lease.grant(secs, None).await }
             })
             .await?;
@@ -1076,8 +1228,8 @@ impl Store for EtcdStore {
     async fn keep_alive(&self, lease: LeaseId) -> StoreResult<Duration> {
         let result = self
             .inner
-            .call("keep_alive", |c| {
-                let mut client = c.lease_client();
+            .call("keep_alive", |m| {
+                let mut client = m.client.lease_client();
                 async move {
                     // The first refresh happens when the stream opens (it fails when the
                     // lease is gone); a second one reports the renewed TTL.
@@ -1089,7 +1241,7 @@ impl Store for EtcdStore {
                             "lease not found".into(),
                         )),
                         None => Err(etcd_client::Error::LeaseKeepAliveError(
-                            "keep-alive stream closed".into(),
+                            "keep-alive stream closed early".into(),
                         )),
                     }
                 }
@@ -1107,8 +1259,8 @@ impl Store for EtcdStore {
     async fn revoke_lease(&self, lease: LeaseId) -> StoreResult<()> {
         let result = self
             .inner
-            .call("revoke_lease", |c| {
-                let mut client = c.lease_client();
+            .call("revoke_lease", |m| {
+                let mut client = m.client.lease_client();
                 async move {
                     match client.revoke(lease).await {
                         Ok(_) => Ok(true),
@@ -1127,8 +1279,8 @@ impl Store for EtcdStore {
     async fn current_revision(&self) -> StoreResult<Revision> {
         let (resp, _) = self
             .inner
-            .call("current_revision", |c| {
-                let mut kv = c.kv_client();
+            .call("current_revision", |m| {
+                let mut kv = m.kv();
                 async move {
                     kv.get(vec![0u8], Some(GetOptions::new().with_count_only()))
                         .await
@@ -1141,8 +1293,8 @@ impl Store for EtcdStore {
     async fn compact(&self, revision: Revision) -> StoreResult<()> {
         let (outcome, _) = self
             .inner
-            .call("compact", |c| {
-                let mut kv = c.kv_client();
+            .call("compact", |m| {
+                let mut kv = m.kv();
                 async move {
                     match kv
                         .compact(
@@ -1218,6 +1370,20 @@ mod tests {
             classify(&Failure::Timeout(Duration::from_secs(1))),
             Class::Broken
         );
+        assert_eq!(
+            classify(&status(
+                Code::Unavailable,
+                "etcdserver: request timed out, possibly due to connection lost"
+            )),
+            Class::Busy
+        );
+        let keep_alive = |m: &str| {
+            classify(&Failure::Etcd(etcd_client::Error::LeaseKeepAliveError(
+                m.into(),
+            )))
+        };
+        assert_eq!(keep_alive("lease not found"), Class::Fatal);
+        assert_eq!(keep_alive("channel closed"), Class::Broken);
     }
 
     #[test]

@@ -58,7 +58,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces a key only if its `mod_revision` is still `expected` (compare-and-swap).
     /// Fails with [`StoreError::NotFound`] when the key is absent and
-    /// [`StoreError::Conflict`] when it changed since.
+    /// [`StoreError::Conflict`] when it changed since. The key keeps its lease, if any
+    /// (unlike [`Store::put`], which attaches the given lease or none).
     async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> StoreResult<Revision>;
 
     /// Deletes a key, only if its `mod_revision` is still `expected` when given.

@@ -389,7 +389,8 @@ impl Store for MemoryStore {
     async fn list(&self, prefix: &str, options: ListOptions) -> StoreResult<ListPage> {
         let state = self.lock();
         let lower = lower_bound(prefix, options.start_after.as_deref());
-        match options.revision {
+        // Like etcd, a revision <= 0 means the latest.
+        match options.revision.filter(|r| *r > 0) {
             None => {
                 let iter = state.kvs.range::<str, _>((lower, Bound::Unbounded));
                 Ok(page_of(iter, prefix, &options, state.revision))

@@ -256,7 +256,7 @@ fn unique(name: &str) -> String {
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Reads watch batches until `n` events arrived (panics on errors or after [`WAIT`]).
+/// Reads watch batches until `n` events arrived (panics on errors or after 10 s).
 pub async fn next_events(stream: &mut WatchStream, n: usize) -> Vec<WatchEvent> {
     let mut events = Vec::new();
     while events.len() < n {
