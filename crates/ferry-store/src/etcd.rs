@@ -1386,6 +1386,21 @@ mod tests {
         assert_eq!(keep_alive("channel closed"), Class::Broken);
     }
 
+    #[tokio::test]
+    async fn deadlines_expire_on_the_coarse_clock() {
+        let deadlines = Deadlines::start(Duration::from_millis(200));
+        let start = Instant::now();
+        deadlines.expire_after(Duration::from_millis(50)).await;
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(50), "expired early: {took:?}");
+        assert!(took < Duration::from_secs(1), "expired late: {took:?}");
+        // Without the ticking task, plain timers take over.
+        deadlines.ticking.store(false, Ordering::Release);
+        let start = Instant::now();
+        deadlines.expire_after(Duration::from_millis(30)).await;
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
     #[test]
     fn endpoints_are_normalized() {
         assert_eq!(

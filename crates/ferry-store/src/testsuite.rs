@@ -1256,9 +1256,14 @@ impl Store for FaultyStore {
         let stream = self.inner.watch(prefix, after).await?;
         let broken: StoreResult<WatchBatch> =
             Err(StoreError::Unavailable("watch broken by test".into()));
+        // `take_until` ends an idle stream at once; `take_while` drops an item that raced
+        // with the break (received after the token was checked), so nothing written after
+        // `break_watches` is ever delivered by a broken stream.
+        let check = breaker.clone();
         Ok(Box::pin(
             stream
                 .take_until(breaker.cancelled_owned())
+                .take_while(move |_| futures::future::ready(!check.is_cancelled()))
                 .chain(futures::stream::iter([broken])),
         ))
     }
@@ -1377,13 +1382,22 @@ impl EtcdProcess {
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
             .spawn()?;
-        // Kills etcd when this process exits in any way (its end of the pipe closes).
+        // Kills etcd when this process exits in any way (its end of the pipe closes), then
+        // removes the member's files (the shared server of a test binary is a `static`,
+        // never dropped, and the data may be on tmpfs). On a normal drop the watchdog is
+        // killed first and the `TempDir` cleans up.
+        let script = format!(
+            "while read -r _; do :; done; kill -9 {pid} 2>/dev/null; \
+             i=0; while kill -0 {pid} 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; \
+             rm -rf -- '{data}' '{log}'; rmdir -- '{dir}' 2>/dev/null; true",
+            pid = child.id(),
+            data = dir.join(format!("{name}.etcd")).display(),
+            log = log.display(),
+            dir = dir.display(),
+        );
         let watchdog = Command::new("sh")
             .arg("-c")
-            .arg(format!(
-                "while read -r _; do :; done; kill -9 {} 2>/dev/null",
-                child.id()
-            ))
+            .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
