@@ -24,7 +24,14 @@ stop_all() {
   trap - INT TERM EXIT
   echo "up: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Poll rather than `wait`: inside a signal trap `wait` can return early, and etcd must
+  # outlive the services (they revoke their leases on the way out).
+  for _ in $(seq 1 150); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   if [ -n "${ETCD_PID:-}" ]; then
     kill "$ETCD_PID" 2>/dev/null || true
     wait "$ETCD_PID" 2>/dev/null || true

@@ -1,10 +1,45 @@
-//! Ferry's gateway: the front door of the platform; serves ferry.auth.v1.
+//! Ferry's gateway: the platform's one front door for every `ferry.*.v1` service.
 //!
-//! This release serves the API surface through the service kit (health, reflection,
-//! registration in etcd, the Operations API) and answers UNIMPLEMENTED, with an
-//! `ErrorInfo` of reason `NOT_IMPLEMENTED`, for the methods later releases implement.
+//! It serves `ferry.auth.v1` itself (UNIMPLEMENTED, with an `ErrorInfo` of reason
+//! `NOT_IMPLEMENTED`, until a later release), and forwards every other call to a live
+//! instance of the owning service:
+//!
+//! - [`discovery`] keeps a table of the registered instances, following etcd;
+//! - [`routing`] says which service owns a path;
+//! - [`balance`] chooses an instance and decides when a retry is safe;
+//! - [`call`] reads what the proxy needs from a call (method shape, `request_id`, deadline);
+//! - [`proxy`] forwards the call at the HTTP/2 level.
+//!
+//! # The stack a call goes through
+//!
+//! Outermost first (the first three are the kit's, see [`ferry_kit::server`]):
+//!
+//! 1. a span naming the method: forwarded calls are logged like local ones;
+//! 2. the default deadline (the client's `grpc-timeout` wins when shorter), which bounds a
+//!    forwarded call's wait for its answer as it bounds a local call;
+//! 3. the edge layer: sheds load past the in-flight limit before anything is buffered or
+//!    forwarded, and adds `ErrorInfo` (domain `gateway.ferry.dev`) to bare UNIMPLEMENTED
+//!    answers. Forwarded errors already carry their service's `ErrorInfo` and pass as
+//!    they are;
+//! 4. tonic's routes: health, reflection and `ferry.auth.v1`, served here;
+//! 5. the routes' fallback, [`proxy::Proxy`], for every path no local route matches.
+//!
+//! Forwarding is the routes' fallback rather than a dispatcher wrapped around them
+//! because the local services are then matched exactly as in every other service (same
+//! `Routes`, same kit life cycle), and the proxy only ever sees what the gateway does not
+//! serve. The proxy still routes each path itself ([`routing::route`]), so a path of a
+//! package that the gateway owns but does not serve, or of no package at all, gets
+//! UNIMPLEMENTED rather than being forwarded.
+
+pub mod balance;
+pub mod call;
+pub mod discovery;
+pub mod error;
+pub mod proxy;
+pub mod routing;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use ferry_kit::config::ServiceConfig;
 use ferry_kit::server::ServiceSpec;
@@ -20,13 +55,16 @@ use ferry_proto::ferry::auth::v1::token_service_server::{TokenService, TokenServ
 use ferry_proto::ferry::auth::v1::user_service_server::{UserService, UserServiceServer};
 use tokio::net::TcpListener;
 
+use crate::call::Methods;
+use crate::proxy::{Proxy, ProxyOptions};
+
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: "gateway",
-        domain: "gateway.ferry.dev",
+        domain: error::DOMAIN,
+        // Only what the gateway serves itself: the Operations API is forwarded.
         grpc_services: vec![
-            "ferry.common.v1.OperationsService",
             "ferry.auth.v1.TokenService",
             "ferry.auth.v1.UserService",
             "ferry.auth.v1.ServiceAccountService",
@@ -37,22 +75,37 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes.
+/// Runs the gateway on `listener` until `shutdown` completes.
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    ferry_ops::serve(spec(), config, listener, shutdown, |_host, routes| {
-        routes
-            .add_service(TokenServiceServer::new(NotYetServed))
-            .add_service(UserServiceServer::new(NotYetServed))
-            .add_service(ServiceAccountServiceServer::new(NotYetServed))
-            .add_service(RoleServiceServer::new(NotYetServed))
-            .add_service(RoleBindingServiceServer::new(NotYetServed))
-            .add_service(AuditServiceServer::new(NotYetServed));
-        Ok(())
-    })
+    let methods = Arc::new(Methods::ferry()?);
+    ferry_kit::server::serve_with_fallback(
+        spec(),
+        config,
+        listener,
+        shutdown,
+        |_host, routes| {
+            routes
+                .add_service(TokenServiceServer::new(NotYetServed))
+                .add_service(UserServiceServer::new(NotYetServed))
+                .add_service(ServiceAccountServiceServer::new(NotYetServed))
+                .add_service(RoleServiceServer::new(NotYetServed))
+                .add_service(RoleBindingServiceServer::new(NotYetServed))
+                .add_service(AuditServiceServer::new(NotYetServed));
+            Ok(())
+        },
+        |host| {
+            // The table follows etcd until the host stops (after the drain), so calls
+            // still in flight during the drain can retry on another instance.
+            let (table, follow) =
+                discovery::watch_registrations(host.store.clone(), host.stopping.clone());
+            host.spawn(follow);
+            Ok(Proxy::new(table, methods, ProxyOptions::default()))
+        },
+    )
     .await
 }
 
@@ -77,3 +130,22 @@ impl RoleBindingService for NotYetServed {}
 
 #[tonic::async_trait]
 impl AuditService for NotYetServed {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::{Route, route};
+
+    /// What the gateway mounts is what routing keeps local: nothing it serves is
+    /// forwarded, and nothing forwarded is shadowed by a local route.
+    #[test]
+    fn local_services_are_exactly_the_local_routes() {
+        for service in spec().grpc_services {
+            assert_eq!(
+                route(&format!("/{service}/AnyMethod")),
+                Route::Local,
+                "{service}"
+            );
+        }
+    }
+}

@@ -10,7 +10,11 @@
 //! 5. on shutdown, in this order: report NOT_SERVING, stop accepting calls and end open
 //!    streams, drain in-flight calls within the grace period, cancel background tasks
 //!    (controllers) and wait for them, revoke the lease (the registration disappears).
+//!
+//! [`serve_with_fallback`] is the same life cycle with one more service behind the routes:
+//! it answers every call that no route matches (the gateway forwards those).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +26,7 @@ use ferry_store::{MemoryStore, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::body::Body;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -102,6 +107,65 @@ pub async fn serve<F>(
 where
     F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
 {
+    serve_routes(spec, config, listener, shutdown, routes, |_, routes| {
+        Ok(routes)
+    })
+    .await
+}
+
+/// [`serve`] with a fallback: `fallback` builds (once, with the [`Host`]) a service that
+/// answers every call whose path matches none of the routes, in place of the default bare
+/// UNIMPLEMENTED answer. It sits behind the same tower stack as the routes (span, default
+/// deadline, edge layer), so its calls are traced, bounded and load-shed alike, and a bare
+/// UNIMPLEMENTED it returns still gets its `ErrorInfo`.
+///
+/// Health and reflection stay local routes: a fallback never sees them.
+pub async fn serve_with_fallback<F, G, S>(
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    routes: F,
+    fallback: G,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
+    G: FnOnce(&Host) -> anyhow::Result<S>,
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    serve_routes(spec, config, listener, shutdown, routes, |host, routes| {
+        let fallback = tower::ServiceExt::map_request(
+            fallback(host)?,
+            |request: http::Request<axum::body::Body>| request.map(Body::new),
+        );
+        // tonic's routes are an axum router that answers UNIMPLEMENTED for unknown paths;
+        // the fallback service takes that place.
+        Ok(Routes::from(
+            routes.into_axum_router().fallback_service(fallback),
+        ))
+    })
+    .await
+}
+
+/// The life cycle shared by [`serve`] and [`serve_with_fallback`]; `finish` may wrap the
+/// complete routes (health, reflection and the service's own) before they are served.
+async fn serve_routes<F, W>(
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    routes: F,
+    finish: W,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
+    W: FnOnce(&Host, Routes) -> anyhow::Result<Routes>,
+{
     let local_addr: SocketAddr = listener.local_addr()?;
     let instance_id = config.instance_id.clone().unwrap_or_else(|| {
         format!(
@@ -168,7 +232,7 @@ where
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     routes(&host, &mut builder)?;
-    let routes = builder.routes();
+    let routes = finish(&host, builder.routes())?;
 
     let service_name = spec.name;
     // The tower stack, outermost first:
@@ -183,7 +247,10 @@ where
         .timeout(config.default_timeout)
         .layer(EdgeLayer::new(config.max_concurrent_requests, spec.domain));
 
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // TCP_NODELAY on every accepted connection: tonic applies its own `tcp_nodelay`
+    // setting only to listeners it binds, and without it Nagle's algorithm meets the
+    // client's delayed ACK and stalls small gRPC answers by ~40 ms.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let draining = host.draining.clone();
     let serve_future = server
         .add_routes(routes)

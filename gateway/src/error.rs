@@ -1,0 +1,110 @@
+//! The gateway's error enum, mapped to the wire in one place.
+//!
+//! These are the gateway's own answers; an upstream service's errors pass through the
+//! proxy untouched (with the upstream's domain).
+
+use std::time::Duration;
+
+use ferry_kit::error::ApiError;
+use ferry_proto::ferry::common::v1::ErrorReason;
+use tonic::Code;
+
+/// The error domain of the gateway.
+pub const DOMAIN: &str = "gateway.ferry.dev";
+
+/// What can go wrong in the gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// No registered instance of the owning service is left to try.
+    #[error("no instance of the {service} service is available")]
+    NoInstance {
+        /// The owning service (`any` for the Operations API).
+        service: String,
+    },
+    /// The call failed on its way to or from an instance, and sending it again could
+    /// repeat its effect.
+    #[error(
+        "the call to the {service} service failed in transit; it may or may not have taken effect"
+    )]
+    InTransit {
+        /// The owning service.
+        service: String,
+    },
+    /// The request message is larger than the gateway forwards.
+    #[error("the request message is larger than {limit} bytes")]
+    MessageTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The call's deadline passed before an instance answered.
+    #[error("the deadline passed before the {service} service answered")]
+    DeadlineExceeded {
+        /// The owning service.
+        service: String,
+    },
+    /// The client's request body broke off before it was complete.
+    #[error("the request was cancelled before it was complete")]
+    RequestBroken,
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(error: GatewayError) -> Self {
+        let message = error.to_string();
+        match error {
+            GatewayError::NoInstance { service } => {
+                ApiError::new(Code::Unavailable, ErrorReason::BackendUnavailable, message)
+                    .with_metadata("service", service)
+                    .with_retry_after(Duration::from_secs(1))
+            }
+            GatewayError::InTransit { service } => {
+                ApiError::new(Code::Unavailable, ErrorReason::BackendUnavailable, message)
+                    .with_metadata("service", service)
+            }
+            GatewayError::MessageTooLarge { limit } => ApiError::new(
+                Code::ResourceExhausted,
+                ErrorReason::MessageTooLarge,
+                message,
+            )
+            .with_metadata("limit_bytes", limit.to_string()),
+            GatewayError::DeadlineExceeded { service } => ApiError::new(
+                Code::DeadlineExceeded,
+                ErrorReason::DeadlineExceeded,
+                message,
+            )
+            .with_metadata("service", service),
+            GatewayError::RequestBroken => {
+                ApiError::new(Code::Cancelled, ErrorReason::Unspecified, message)
+            }
+        }
+        .with_domain(DOMAIN)
+    }
+}
+
+impl GatewayError {
+    /// The error as a complete gRPC response (trailers-only).
+    pub fn into_http<B: Default>(self) -> http::Response<B> {
+        tonic::Status::from(ApiError::from(self)).into_http()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::StatusExt;
+
+    #[test]
+    fn no_instance_is_unavailable_backend_unavailable_from_the_gateway() {
+        let status = tonic::Status::from(ApiError::from(GatewayError::NoInstance {
+            service: "catalog".into(),
+        }));
+        assert_eq!(status.code(), Code::Unavailable);
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("BACKEND_UNAVAILABLE", DOMAIN)
+        );
+        assert_eq!(info.metadata["service"], "catalog");
+        assert!(details.retry_info().is_some());
+    }
+}

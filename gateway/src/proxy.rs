@@ -1,0 +1,781 @@
+//! The forwarding half of the gateway: an HTTP/2 (h2c) proxy for every call the gateway
+//! does not serve itself.
+//!
+//! It works at the HTTP level, below gRPC: messages are never decoded, so any method of
+//! the owning service (including ones newer than this gateway) passes through, and
+//! response headers, messages and trailers reach the client as the upstream sent them
+//! (server streams such as `WatchOperation` flow frame by frame).
+//!
+//! For one call, [`Proxy`]:
+//! 1. routes the path ([`crate::routing::route`]) to the owning service;
+//! 2. gives it an `x-request-id` when the client sent none (`traceparent` and every other
+//!    header pass through as they are);
+//! 3. buffers the request body when the method's request is a single message (up to
+//!    [`MAX_MESSAGE_BYTES`]), so the call can be sent again; client streams are streamed
+//!    through and never retried;
+//! 4. picks an instance from the discovery table ([`crate::balance::choose`]) and sends the
+//!    call over that instance's [`Channel`] with the remaining deadline as `grpc-timeout`
+//!    (a retry never extends the client's deadline);
+//! 5. on failure, retries on another instance only when [`crate::balance::may_retry`] says
+//!    it is safe; an instance whose connection failed sits out a cool-down.
+//!
+//! One lazily connected [`Channel`] per instance is kept and shared by every call to it
+//! (HTTP/2 multiplexes them on one connection); instances that leave the table are
+//! dropped at the next call.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use tokio::sync::watch;
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tower::{Service, ServiceExt};
+
+use crate::balance::{self, Candidate, Failure, Replay};
+use crate::call::{self, Methods};
+use crate::discovery::{Instance, Table};
+use crate::error::GatewayError;
+use crate::routing::{self, Route, Target};
+
+/// The largest request message the proxy buffers: gRPC's default maximum message size,
+/// which every Ferry service enforces too.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A gRPC message frame's header: compression flag and length.
+const FRAME_HEADER_BYTES: usize = 5;
+
+const GRPC_TIMEOUT: &str = "grpc-timeout";
+const GRPC_STATUS: &str = "grpc-status";
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// The gateway's own service name: never a forwarding target.
+const GATEWAY: &str = "gateway";
+
+/// Tuning of the [`Proxy`].
+#[derive(Clone, Debug)]
+pub struct ProxyOptions {
+    /// How long connecting to an instance may take.
+    pub connect_timeout: Duration,
+    /// How long an instance whose connection failed is skipped.
+    pub cool_down: Duration,
+    /// The largest request message buffered (and so forwarded) for unary requests.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(1),
+            cool_down: balance::COOL_DOWN,
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// The forwarding service: a `tower::Service` over raw HTTP/2 gRPC calls.
+#[derive(Clone)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    table: watch::Receiver<Arc<Table>>,
+    methods: Arc<Methods>,
+    options: ProxyOptions,
+    upstreams: Mutex<Upstreams>,
+}
+
+impl Proxy {
+    /// A proxy forwarding to the instances of `table`; `methods` describes the API.
+    pub fn new(
+        table: watch::Receiver<Arc<Table>>,
+        methods: Arc<Methods>,
+        options: ProxyOptions,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                table,
+                methods,
+                options,
+                upstreams: Mutex::new(Upstreams::default()),
+            }),
+        }
+    }
+}
+
+impl Service<Request<Body>> for Proxy {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Always ready: each call waits for its own instance's channel, so a slow instance
+        // never holds up calls to the others.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move { Ok(shared.forward(request).await) })
+    }
+}
+
+/// The request body of a call: kept whole for retries, or streamed through once.
+enum RequestBody {
+    Buffered(Bytes),
+    Streamed(Option<Body>),
+}
+
+/// The result of one attempt that did not end the call.
+enum Attempt {
+    /// An answer to pass on: the call is over.
+    Answer(Response<Body>),
+    /// The attempt failed; `kept` is the instance's own answer, if it gave one, to pass on
+    /// should no retry follow.
+    Failed {
+        failure: Failure,
+        kept: Option<Response<Body>>,
+    },
+    /// The deadline passed.
+    Expired,
+}
+
+impl Shared {
+    async fn forward(&self, request: Request<Body>) -> Response<Body> {
+        let path = request.uri().path().to_string();
+        let target = match routing::route(&path) {
+            Route::Forward(target) => target,
+            // A path of the gateway's own packages that no local route serves, or of no
+            // package at all: a bare UNIMPLEMENTED, which the edge layer completes with
+            // ErrorInfo like every other unimplemented method.
+            Route::Local | Route::Unknown => return Status::unimplemented("").into_http(),
+        };
+        let received = Instant::now();
+        let (mut head, body) = request.into_parts();
+        // The client's deadline, fixed on arrival: every attempt gets what is left of it.
+        let deadline = head
+            .headers
+            .get(GRPC_TIMEOUT)
+            .and_then(|value| value.to_str().ok())
+            .and_then(call::parse_grpc_timeout)
+            .map(|timeout| received + timeout);
+        if !head.headers.contains_key(X_REQUEST_ID) {
+            let id = uuid::Uuid::new_v4().to_string();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                head.headers.insert(X_REQUEST_ID, value);
+            }
+        }
+        let method_name = routing::split_path(&path).map_or("", |(_, _, method)| method);
+        let info = self.methods.get(&path).copied();
+        let mut replay = Replay {
+            idempotent: balance::is_idempotent(method_name),
+            ..Replay::default()
+        };
+        let mut body = match info {
+            Some(info) if !info.client_streaming => match self.buffer_request(body).await {
+                Ok(bytes) => {
+                    replay.buffered = true;
+                    replay.request_id = info.request_id_field.is_some_and(|field| {
+                        call::single_message(&bytes)
+                            .is_some_and(|message| call::has_non_empty_field(message, field))
+                    });
+                    RequestBody::Buffered(bytes)
+                }
+                Err(error) => return error.into_http(),
+            },
+            // Client streams, and methods this gateway does not know: streamed, once.
+            _ => RequestBody::Streamed(Some(body)),
+        };
+        // Unknown methods may stream their answer: never read ahead of the client.
+        let server_streaming = info.is_none_or(|info| info.server_streaming);
+
+        let service = target.label();
+        let mut tried: Vec<String> = Vec::new();
+        let mut kept: Option<Response<Body>> = None;
+        let mut last_failure: Option<Failure> = None;
+        loop {
+            let Some(pick) = self.pick(target, &tried) else {
+                if tried.is_empty() {
+                    tracing::warn!(service, "no instance to forward to");
+                }
+                return answer_after(last_failure, kept, service);
+            };
+            tried.push(pick.instance.clone());
+            let mut headers = head.headers.clone();
+            if let Some(deadline) = deadline {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    return expired(service);
+                }
+                if let Ok(value) = HeaderValue::from_str(&call::encode_grpc_timeout(remaining)) {
+                    headers.insert(GRPC_TIMEOUT, value);
+                }
+            }
+            let attempt_body = match &mut body {
+                RequestBody::Buffered(bytes) => Body::new(Full::new(bytes.clone())),
+                RequestBody::Streamed(body) => body.take().unwrap_or_else(Body::empty),
+            };
+            let mut upstream_request = Request::new(attempt_body);
+            *upstream_request.method_mut() = head.method.clone();
+            *upstream_request.uri_mut() = head.uri.clone();
+            *upstream_request.version_mut() = head.version;
+            *upstream_request.headers_mut() = headers;
+
+            let attempt = self
+                .attempt(
+                    &pick,
+                    upstream_request,
+                    replay,
+                    server_streaming,
+                    tried.len(),
+                )
+                .await;
+            let failure = match attempt {
+                Attempt::Answer(response) => return response,
+                Attempt::Expired => return expired(service),
+                Attempt::Failed {
+                    failure,
+                    kept: answer,
+                } => {
+                    if answer.is_some() {
+                        kept = answer;
+                    }
+                    failure
+                }
+            };
+            last_failure = Some(failure);
+            if balance::cools_down(failure) {
+                self.cool_down(&pick.instance);
+            }
+            let retry = balance::may_retry(failure, replay, tried.len());
+            tracing::warn!(
+                service = %pick.service,
+                instance = %pick.instance,
+                ?failure,
+                retry,
+                "forwarded call failed"
+            );
+            if !retry {
+                return answer_after(last_failure, kept, service);
+            }
+        }
+    }
+
+    /// Sends one attempt to `pick` and judges the outcome.
+    async fn attempt(
+        &self,
+        pick: &Pick,
+        request: Request<Body>,
+        replay: Replay,
+        server_streaming: bool,
+        attempts: usize,
+    ) -> Attempt {
+        let slot = InFlight::take(&pick.in_flight);
+        let response = match pick.channel.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(instance = %pick.instance, error = %error_chain(&error), "attempt failed");
+                return match classify(&error) {
+                    Some(failure) => Attempt::Failed {
+                        failure,
+                        kept: None,
+                    },
+                    None => Attempt::Expired,
+                };
+            }
+        };
+        let may_retry_answer = balance::may_retry(Failure::Unavailable, replay, attempts);
+        let (head, mut body) = response.into_parts();
+        if may_retry_answer && status_of(&head.headers) == Some(Code::Unavailable) {
+            // A trailers-only UNAVAILABLE: the instance declined the call.
+            return Attempt::Failed {
+                failure: Failure::Unavailable,
+                kept: Some(Response::from_parts(head, body)),
+            };
+        }
+        if server_streaming || !balance::may_retry(Failure::Lost, replay, attempts) {
+            return Attempt::Answer(Response::from_parts(
+                head,
+                Body::new(Forwarded::new(
+                    &pick.service,
+                    VecDeque::new(),
+                    Some(body),
+                    slot,
+                )),
+            ));
+        }
+        // A single-message answer to a call that could be sent again: read it whole before
+        // passing it on, so a connection that breaks in the middle still allows a retry
+        // (the client sees nothing until the answer is complete anyway).
+        match read_ahead(
+            &mut body,
+            self.options.max_message_bytes + FRAME_HEADER_BYTES,
+        )
+        .await
+        {
+            Ok((frames, complete)) => {
+                let unavailable = complete
+                    && frames
+                        .back()
+                        .and_then(Frame::trailers_ref)
+                        .and_then(status_of)
+                        == Some(Code::Unavailable);
+                let rest = (!complete).then_some(body);
+                let response = Response::from_parts(
+                    head,
+                    Body::new(Forwarded::new(&pick.service, frames, rest, slot)),
+                );
+                if unavailable && may_retry_answer {
+                    Attempt::Failed {
+                        failure: Failure::Unavailable,
+                        kept: Some(response),
+                    }
+                } else {
+                    Attempt::Answer(response)
+                }
+            }
+            Err(status) => {
+                tracing::debug!(instance = %pick.instance, error = %status, "answer broke off");
+                Attempt::Failed {
+                    failure: Failure::Lost,
+                    kept: None,
+                }
+            }
+        }
+    }
+
+    /// Reads a unary request body whole, up to the message size limit.
+    async fn buffer_request(&self, body: Body) -> Result<Bytes, GatewayError> {
+        let limit = self.options.max_message_bytes;
+        match Limited::new(body, limit + FRAME_HEADER_BYTES)
+            .collect()
+            .await
+        {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.is::<LengthLimitError>() => {
+                Err(GatewayError::MessageTooLarge { limit })
+            }
+            Err(error) => {
+                tracing::debug!(%error, "request body broke off");
+                Err(GatewayError::RequestBroken)
+            }
+        }
+    }
+
+    /// Chooses the instance for the next attempt of a call to `target`.
+    fn pick(&self, target: Target, tried: &[String]) -> Option<Pick> {
+        let table = self.table.borrow().clone();
+        let members: Vec<(&str, Instance, u8)> = match target {
+            Target::Service(service) => table
+                .instances(service)
+                .into_iter()
+                .map(|instance| (service, instance, 0))
+                .collect(),
+            Target::Any { preferred } => table
+                .services()
+                .filter(|service| *service != GATEWAY)
+                .flat_map(|service| {
+                    let rank = u8::from(service != preferred);
+                    table
+                        .instances(service)
+                        .into_iter()
+                        .map(move |instance| (service, instance, rank))
+                })
+                .collect(),
+        };
+        let now = Instant::now();
+        let mut upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        upstreams.prune(&table);
+        let mut candidates = Vec::with_capacity(members.len());
+        let mut picks = Vec::with_capacity(members.len());
+        for (service, instance, rank) in members {
+            let Some(upstream) = upstreams.get_or_create(service, &instance, &self.options) else {
+                continue;
+            };
+            candidates.push(Candidate {
+                rank,
+                in_flight: upstream.in_flight.load(Ordering::Relaxed),
+                cooling: upstream.cooling_until.is_some_and(|until| until > now),
+                tried: tried.contains(&instance.id),
+            });
+            picks.push(Pick {
+                service: service.to_string(),
+                instance: instance.id,
+                channel: upstream.channel.clone(),
+                in_flight: upstream.in_flight.clone(),
+            });
+        }
+        let random = [
+            rand::random::<u32>() as usize,
+            rand::random::<u32>() as usize,
+        ];
+        let index = balance::choose(&candidates, random)?;
+        Some(picks.swap_remove(index))
+    }
+
+    fn cool_down(&self, instance: &str) {
+        let mut upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(upstream) = upstreams.by_id.get_mut(instance) {
+            upstream.cooling_until = Some(Instant::now() + self.options.cool_down);
+        }
+    }
+}
+
+/// The answer once no further attempt will be made.
+fn answer_after(
+    failure: Option<Failure>,
+    kept: Option<Response<Body>>,
+    service: &str,
+) -> Response<Body> {
+    if let Some(answer) = kept {
+        return answer;
+    }
+    let service = service.to_string();
+    match failure {
+        None | Some(Failure::NotSent) | Some(Failure::Unavailable) => {
+            GatewayError::NoInstance { service }.into_http()
+        }
+        Some(Failure::Lost) => GatewayError::InTransit { service }.into_http(),
+    }
+}
+
+fn expired(service: &str) -> Response<Body> {
+    GatewayError::DeadlineExceeded {
+        service: service.to_string(),
+    }
+    .into_http()
+}
+
+/// How a failed attempt failed, from the transport error's chain; `None` when the
+/// deadline passed (the channel enforces the `grpc-timeout` it forwards).
+fn classify(error: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<tonic::TimeoutExpired>() {
+            return None;
+        }
+        // The connection could not be made: nothing was sent.
+        if error.is::<tonic::ConnectError>() {
+            return Some(Failure::NotSent);
+        }
+        // The connection closed before the request was handed to it.
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+        {
+            return Some(Failure::NotSent);
+        }
+        // The server refused the stream: HTTP/2 guarantees it did not process it.
+        if error
+            .downcast_ref::<h2::Error>()
+            .is_some_and(|error| error.reason() == Some(h2::Reason::REFUSED_STREAM))
+        {
+            return Some(Failure::NotSent);
+        }
+        current = error.source();
+    }
+    Some(Failure::Lost)
+}
+
+/// The error and its causes, on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(cause) = current {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        current = cause.source();
+    }
+    text
+}
+
+/// The `grpc-status` in a header or trailer map.
+fn status_of(headers: &HeaderMap) -> Option<Code> {
+    headers
+        .get(GRPC_STATUS)
+        .map(|value| Code::from_bytes(value.as_bytes()))
+}
+
+/// Reads up to `limit` bytes of data frames (and the trailers) from `body`; true when the
+/// body ended within the limit.
+async fn read_ahead(
+    body: &mut Body,
+    limit: usize,
+) -> Result<(VecDeque<Frame<Bytes>>, bool), Status> {
+    let mut frames = VecDeque::new();
+    let mut size = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame?;
+        size += frame.data_ref().map_or(0, Bytes::len);
+        frames.push_back(frame);
+        if size > limit {
+            return Ok((frames, false));
+        }
+    }
+    Ok((frames, true))
+}
+
+/// What one attempt goes to.
+struct Pick {
+    service: String,
+    instance: String,
+    channel: Channel,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// The channels to known instances, by instance id.
+#[derive(Default)]
+struct Upstreams {
+    by_id: HashMap<String, Upstream>,
+    /// The table the entries were last pruned against.
+    pruned_for: Option<Arc<Table>>,
+}
+
+struct Upstream {
+    service: String,
+    address: String,
+    channel: Channel,
+    /// Calls in flight on this instance (for the balancer).
+    in_flight: Arc<AtomicUsize>,
+    /// Skipped until then after a connection failure.
+    cooling_until: Option<Instant>,
+}
+
+impl Upstreams {
+    /// Drops the channels of instances that left `table` (calls in flight keep theirs).
+    fn prune(&mut self, table: &Arc<Table>) {
+        if self
+            .pruned_for
+            .as_ref()
+            .is_some_and(|pruned| Arc::ptr_eq(pruned, table))
+        {
+            return;
+        }
+        self.by_id.retain(|id, upstream| {
+            table.address(&upstream.service, id) == Some(upstream.address.as_str())
+        });
+        self.pruned_for = Some(table.clone());
+    }
+
+    /// The upstream of `instance`, with a new lazily connected channel when it is new (or
+    /// moved to a new address); `None` when its address is not a valid URI authority.
+    fn get_or_create(
+        &mut self,
+        service: &str,
+        instance: &Instance,
+        options: &ProxyOptions,
+    ) -> Option<&Upstream> {
+        let current = self
+            .by_id
+            .get(&instance.id)
+            .is_some_and(|upstream| upstream.address == instance.address);
+        if !current {
+            let endpoint = match Endpoint::from_shared(format!("http://{}", instance.address)) {
+                Ok(endpoint) => endpoint,
+                Err(error) => {
+                    tracing::warn!(instance = %instance.id, address = %instance.address, %error, "ignoring an instance with an invalid address");
+                    return None;
+                }
+            };
+            let channel = endpoint
+                .connect_timeout(options.connect_timeout)
+                .tcp_nodelay(true)
+                // Finds a dead peer whose socket never closed (a lost host, not a crash).
+                .http2_keep_alive_interval(Duration::from_secs(10))
+                .keep_alive_timeout(Duration::from_secs(5))
+                .connect_lazy();
+            self.by_id.insert(
+                instance.id.clone(),
+                Upstream {
+                    service: service.to_string(),
+                    address: instance.address.clone(),
+                    channel,
+                    in_flight: Arc::new(AtomicUsize::new(0)),
+                    cooling_until: None,
+                },
+            );
+        }
+        self.by_id.get(&instance.id)
+    }
+}
+
+/// One call in flight on an instance, until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn take(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A forwarded answer's body: the frames read ahead, then the rest of the upstream's body,
+/// unchanged. It holds the instance's in-flight slot until the end. Should the upstream
+/// break off in the middle (its instance died during a stream), the client gets trailers
+/// with UNAVAILABLE from the gateway instead of a reset stream.
+struct Forwarded {
+    ahead: VecDeque<Frame<Bytes>>,
+    rest: Option<Body>,
+    slot: Option<InFlight>,
+    service: String,
+}
+
+impl Forwarded {
+    fn new(
+        service: &str,
+        ahead: VecDeque<Frame<Bytes>>,
+        rest: Option<Body>,
+        slot: InFlight,
+    ) -> Self {
+        Self {
+            ahead,
+            rest,
+            slot: Some(slot),
+            service: service.to_string(),
+        }
+    }
+}
+
+impl http_body::Body for Forwarded {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.ahead.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let Some(rest) = this.rest.as_mut() else {
+            this.slot = None;
+            return Poll::Ready(None);
+        };
+        match ready!(Pin::new(rest).poll_frame(cx)) {
+            Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
+            Some(Err(status)) => {
+                this.rest = None;
+                this.slot = None;
+                tracing::warn!(error = %status, "forwarded answer broke off");
+                let mut trailers = HeaderMap::new();
+                let broken = Status::from(ferry_kit::ApiError::from(GatewayError::InTransit {
+                    service: std::mem::take(&mut this.service),
+                }));
+                if broken.add_header(&mut trailers).is_err() {
+                    trailers.insert(GRPC_STATUS, HeaderValue::from_static("14"));
+                }
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+            None => {
+                this.rest = None;
+                this.slot = None;
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ahead.is_empty()
+            && self
+                .rest
+                .as_ref()
+                .is_none_or(http_body::Body::is_end_stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_refused_connection_is_classified_as_not_sent() {
+        // A port nobody listens on.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect_lazy();
+        let request = Request::builder()
+            .uri("/ferry.deploy.v1.NamespaceService/GetNamespace")
+            .body(Body::empty())
+            .unwrap();
+        let error = channel.oneshot(request).await.unwrap_err();
+        assert_eq!(
+            classify(&error),
+            Some(Failure::NotSent),
+            "{}",
+            error_chain(&error)
+        );
+    }
+
+    #[test]
+    fn other_transport_errors_may_have_reached_the_instance() {
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(classify(&broken), Some(Failure::Lost));
+        let connect = tonic::ConnectError(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        )));
+        assert_eq!(classify(&connect), Some(Failure::NotSent));
+    }
+
+    #[tokio::test]
+    async fn bodies_forward_their_frames_and_turn_a_break_into_unavailable_trailers() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let ahead = VecDeque::from([Frame::data(Bytes::from_static(b"one"))]);
+        let rest = futures::stream::iter(vec![
+            Ok::<_, Status>(Frame::data(Bytes::from_static(b"two"))),
+            Err(Status::unknown("connection reset")),
+        ]);
+        let body = Forwarded::new(
+            "deploy",
+            ahead,
+            Some(Body::new(http_body_util::StreamBody::new(rest))),
+            InFlight::take(&counter),
+        );
+        assert_eq!(counter.load(Ordering::Relaxed), 1);
+        let mut body = Body::new(body);
+        let mut seen = Vec::new();
+        let mut trailers = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.unwrap();
+            match frame.into_data() {
+                Ok(data) => seen.push(data),
+                Err(frame) => trailers = frame.into_trailers().ok(),
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![Bytes::from_static(b"one"), Bytes::from_static(b"two")]
+        );
+        let status = Status::from_header_map(&trailers.unwrap()).unwrap();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(counter.load(Ordering::Relaxed), 0, "the slot is released");
+    }
+}
