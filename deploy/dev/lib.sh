@@ -6,11 +6,13 @@ free_port() {
 }
 
 # Starts a single-member etcd on loopback in $1 (data dir), client port $2, peer port $3.
-# Sets ETCD_PID. Waits until it answers.
+# Sets ETCD_PID. Waits until it answers. etcd runs in its own session, so a Ctrl-C on the
+# terminal reaches the services first and etcd outlives them (they revoke their leases
+# on the way out); the caller stops it last.
 start_etcd() {
   local dir=$1 client=$2 peer=$3
   mkdir -p "$dir"
-  etcd --name ferry --data-dir "$dir/data" \
+  setsid etcd --name ferry --data-dir "$dir/data" \
     --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
     --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
     --initial-cluster "ferry=http://127.0.0.1:$peer" >"$dir/etcd.log" 2>&1 &

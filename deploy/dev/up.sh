@@ -20,8 +20,10 @@ base=${FERRY_BASE_PORT:-7000}
 etcd_port=${FERRY_ETCD_PORT:-2379}
 
 pids=()
+stopping=0
 stop_all() {
   trap - INT TERM EXIT
+  stopping=1
   echo "up: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   # Poll rather than `wait`: inside a signal trap `wait` can return early, and etcd must
@@ -52,4 +54,7 @@ for service in gateway build deploy catalog storage routing; do
 done
 echo "up: Ferry is running; Ctrl-C stops it"
 wait -n "${pids[@]}" || true
-echo "up: a service exited; see $state/logs" >&2
+if [ "$stopping" = 0 ]; then
+  echo "up: a service exited; see $state/logs" >&2
+  exit 1
+fi
