@@ -225,7 +225,6 @@ mod tests {
             }),
             request_id: "0b1d2c3e-0000-4000-8000-000000000000".into(),
             validate_only: true,
-            ..Default::default()
         };
         let body = frame(&with);
         let message = single_message(&body).unwrap();

@@ -42,6 +42,12 @@ pub enum GatewayError {
         /// The owning service.
         service: String,
     },
+    /// The gateway is shutting down: a forwarded stream ends, to be resumed elsewhere.
+    #[error("the gateway is shutting down: call again to resume the {service} stream")]
+    Draining {
+        /// The owning service.
+        service: String,
+    },
     /// The client's request body broke off before it was complete.
     #[error("the request was cancelled before it was complete")]
     RequestBroken,
@@ -72,6 +78,10 @@ impl From<GatewayError> for ApiError {
                 message,
             )
             .with_metadata("service", service),
+            GatewayError::Draining { service } => {
+                ApiError::new(Code::Unavailable, ErrorReason::BackendUnavailable, message)
+                    .with_metadata("service", service)
+            }
             GatewayError::RequestBroken => {
                 ApiError::new(Code::Cancelled, ErrorReason::Unspecified, message)
             }

@@ -29,7 +29,9 @@
 //! `Routes`, same kit life cycle), and the proxy only ever sees what the gateway does not
 //! serve. The proxy still routes each path itself ([`routing::route`]), so a path of a
 //! package that the gateway owns but does not serve, or of no package at all, gets
-//! UNIMPLEMENTED rather than being forwarded.
+//! UNIMPLEMENTED rather than being forwarded. This is also why the gateway runs on
+//! [`ferry_kit::server::serve_with_fallback`] and not on `ferry_ops::serve`: a local
+//! Operations API would shadow the forwarding of `ferry.common.v1.OperationsService`.
 
 pub mod balance;
 pub mod call;
@@ -103,7 +105,12 @@ pub async fn run(
             let (table, follow) =
                 discovery::watch_registrations(host.store.clone(), host.stopping.clone());
             host.spawn(follow);
-            Ok(Proxy::new(table, methods, ProxyOptions::default()))
+            Ok(Proxy::new(
+                table,
+                methods,
+                ProxyOptions::default(),
+                host.draining.clone(),
+            ))
         },
     )
     .await

@@ -17,7 +17,9 @@
 //!    call over that instance's [`Channel`] with the remaining deadline as `grpc-timeout`
 //!    (a retry never extends the client's deadline);
 //! 5. on failure, retries on another instance only when [`crate::balance::may_retry`] says
-//!    it is safe; an instance whose connection failed sits out a cool-down.
+//!    it is safe; an instance whose connection failed sits out a cool-down;
+//! 6. passes the answer on; a server stream that breaks off, or that is still open when
+//!    the gateway drains, ends with UNAVAILABLE trailers from the gateway.
 //!
 //! One lazily connected [`Channel`] per instance is kept and shared by every call to it
 //! (HTTP/2 multiplexes them on one connection); instances that leave the table are
@@ -37,6 +39,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tokio::sync::watch;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::body::Body;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -93,21 +96,25 @@ struct Shared {
     table: watch::Receiver<Arc<Table>>,
     methods: Arc<Methods>,
     options: ProxyOptions,
+    draining: CancellationToken,
     upstreams: Mutex<Upstreams>,
 }
 
 impl Proxy {
-    /// A proxy forwarding to the instances of `table`; `methods` describes the API.
+    /// A proxy forwarding to the instances of `table`; `methods` describes the API;
+    /// forwarded server streams end when `draining` is cancelled (the gateway stops).
     pub fn new(
         table: watch::Receiver<Arc<Table>>,
         methods: Arc<Methods>,
         options: ProxyOptions,
+        draining: CancellationToken,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 table,
                 methods,
                 options,
+                draining,
                 upstreams: Mutex::new(Upstreams::default()),
             }),
         }
@@ -141,10 +148,11 @@ enum RequestBody {
 enum Attempt {
     /// An answer to pass on: the call is over.
     Answer(Response<Body>),
-    /// The attempt failed; `kept` is the instance's own answer, if it gave one, to pass on
-    /// should no retry follow.
+    /// The attempt failed (`cause` says how, for the log); `kept` is the instance's own
+    /// answer, if it gave one, to pass on should no retry follow.
     Failed {
         failure: Failure,
+        cause: String,
         kept: Option<Response<Body>>,
     },
     /// The deadline passed.
@@ -241,17 +249,18 @@ impl Shared {
                     tried.len(),
                 )
                 .await;
-            let failure = match attempt {
+            let (failure, cause) = match attempt {
                 Attempt::Answer(response) => return response,
                 Attempt::Expired => return expired(service),
                 Attempt::Failed {
                     failure,
+                    cause,
                     kept: answer,
                 } => {
                     if answer.is_some() {
                         kept = answer;
                     }
-                    failure
+                    (failure, cause)
                 }
             };
             last_failure = Some(failure);
@@ -263,6 +272,7 @@ impl Shared {
                 service = %pick.service,
                 instance = %pick.instance,
                 ?failure,
+                error = %cause,
                 retry,
                 "forwarded call failed"
             );
@@ -285,10 +295,10 @@ impl Shared {
         let response = match pick.channel.clone().oneshot(request).await {
             Ok(response) => response,
             Err(error) => {
-                tracing::debug!(instance = %pick.instance, error = %error_chain(&error), "attempt failed");
                 return match classify(&error) {
                     Some(failure) => Attempt::Failed {
                         failure,
+                        cause: error_chain(&error),
                         kept: None,
                     },
                     None => Attempt::Expired,
@@ -301,6 +311,7 @@ impl Shared {
             // A trailers-only UNAVAILABLE: the instance declined the call.
             return Attempt::Failed {
                 failure: Failure::Unavailable,
+                cause: "answered unavailable".to_string(),
                 kept: Some(Response::from_parts(head, body)),
             };
         }
@@ -312,6 +323,7 @@ impl Shared {
                     VecDeque::new(),
                     Some(body),
                     slot,
+                    server_streaming.then(|| self.draining.clone()),
                 )),
             ));
         }
@@ -334,24 +346,23 @@ impl Shared {
                 let rest = (!complete).then_some(body);
                 let response = Response::from_parts(
                     head,
-                    Body::new(Forwarded::new(&pick.service, frames, rest, slot)),
+                    Body::new(Forwarded::new(&pick.service, frames, rest, slot, None)),
                 );
                 if unavailable && may_retry_answer {
                     Attempt::Failed {
                         failure: Failure::Unavailable,
+                        cause: "answered unavailable".to_string(),
                         kept: Some(response),
                     }
                 } else {
                     Attempt::Answer(response)
                 }
             }
-            Err(status) => {
-                tracing::debug!(instance = %pick.instance, error = %status, "answer broke off");
-                Attempt::Failed {
-                    failure: Failure::Lost,
-                    kept: None,
-                }
-            }
+            Err(status) => Attempt::Failed {
+                failure: Failure::Lost,
+                cause: format!("the answer broke off: {}", status.message()),
+                kept: None,
+            },
         }
     }
 
@@ -482,16 +493,36 @@ fn classify(error: &(dyn std::error::Error + 'static)) -> Option<Failure> {
         {
             return Some(Failure::NotSent);
         }
-        // The server refused the stream: HTTP/2 guarantees it did not process it.
-        if error
-            .downcast_ref::<h2::Error>()
-            .is_some_and(|error| error.reason() == Some(h2::Reason::REFUSED_STREAM))
-        {
+        if error.downcast_ref::<h2::Error>().is_some_and(unprocessed) {
             return Some(Failure::NotSent);
         }
-        current = error.source();
+        current = cause(error);
     }
     Some(Failure::Lost)
+}
+
+/// The next error of a chain. An `io::Error` wrapping another error reports that error's
+/// source, not the error itself, as its own source: look inside instead.
+fn cause<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        Some(inner) => Some(inner),
+        None => error.source(),
+    }
+}
+
+/// True when HTTP/2 guarantees the server did not process the stream (RFC 9113 §8.7):
+/// it refused the stream, or it is going away gracefully and the stream was above the
+/// last one it took (h2 reports a remote NO_ERROR GOAWAY only to those streams, and to
+/// requests made after it; streams the server took finish or fail otherwise). Any other
+/// GOAWAY is not trusted that far.
+fn unprocessed(error: &h2::Error) -> bool {
+    error.reason() == Some(h2::Reason::REFUSED_STREAM)
+        || (error.is_go_away() && error.is_remote() && error.reason() == Some(h2::Reason::NO_ERROR))
 }
 
 /// The error and its causes, on one line.
@@ -633,14 +664,19 @@ impl Drop for InFlight {
 }
 
 /// A forwarded answer's body: the frames read ahead, then the rest of the upstream's body,
-/// unchanged. It holds the instance's in-flight slot until the end. Should the upstream
-/// break off in the middle (its instance died during a stream), the client gets trailers
-/// with UNAVAILABLE from the gateway instead of a reset stream.
+/// unchanged. It holds the instance's in-flight slot until the end. It ends early, with
+/// gateway trailers, in two cases:
+/// - the upstream breaks off in the middle (its instance died during a stream): the client
+///   gets UNAVAILABLE instead of a reset stream;
+/// - the gateway drains (server streams only, given `draining`): like every Ferry stream,
+///   it ends with UNAVAILABLE so the client watches again elsewhere, and the drain is not
+///   held up by a stream that may never end.
 struct Forwarded {
     ahead: VecDeque<Frame<Bytes>>,
     rest: Option<Body>,
     slot: Option<InFlight>,
     service: String,
+    draining: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 impl Forwarded {
@@ -649,13 +685,28 @@ impl Forwarded {
         ahead: VecDeque<Frame<Bytes>>,
         rest: Option<Body>,
         slot: InFlight,
+        draining: Option<CancellationToken>,
     ) -> Self {
         Self {
             ahead,
             rest,
             slot: Some(slot),
             service: service.to_string(),
+            draining: draining.map(|token| Box::pin(token.cancelled_owned())),
         }
+    }
+
+    /// Ends the body with `error`'s status as trailers.
+    fn end_with(&mut self, error: GatewayError) -> Frame<Bytes> {
+        self.rest = None;
+        self.slot = None;
+        self.draining = None;
+        let mut trailers = HeaderMap::new();
+        let status = Status::from(ferry_kit::ApiError::from(error));
+        if status.add_header(&mut trailers).is_err() {
+            trailers.insert(GRPC_STATUS, HeaderValue::from_static("14"));
+        }
+        Frame::trailers(trailers)
     }
 }
 
@@ -675,24 +726,25 @@ impl http_body::Body for Forwarded {
             this.slot = None;
             return Poll::Ready(None);
         };
+        if this
+            .draining
+            .as_mut()
+            .is_some_and(|draining| draining.as_mut().poll(cx).is_ready())
+        {
+            let service = std::mem::take(&mut this.service);
+            return Poll::Ready(Some(Ok(this.end_with(GatewayError::Draining { service }))));
+        }
         match ready!(Pin::new(rest).poll_frame(cx)) {
             Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
             Some(Err(status)) => {
-                this.rest = None;
-                this.slot = None;
-                tracing::warn!(error = %status, "forwarded answer broke off");
-                let mut trailers = HeaderMap::new();
-                let broken = Status::from(ferry_kit::ApiError::from(GatewayError::InTransit {
-                    service: std::mem::take(&mut this.service),
-                }));
-                if broken.add_header(&mut trailers).is_err() {
-                    trailers.insert(GRPC_STATUS, HeaderValue::from_static("14"));
-                }
-                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                tracing::warn!(service = %this.service, error = %status, "forwarded answer broke off");
+                let service = std::mem::take(&mut this.service);
+                Poll::Ready(Some(Ok(this.end_with(GatewayError::InTransit { service }))))
             }
             None => {
                 this.rest = None;
                 this.slot = None;
+                this.draining = None;
                 Poll::Ready(None)
             }
         }
@@ -745,6 +797,15 @@ mod tests {
         assert_eq!(classify(&connect), Some(Failure::NotSent));
     }
 
+    #[test]
+    fn refused_streams_were_not_processed_other_stream_errors_maybe() {
+        assert!(unprocessed(&h2::Error::from(h2::Reason::REFUSED_STREAM)));
+        assert!(!unprocessed(&h2::Error::from(h2::Reason::CANCEL)));
+        assert!(!unprocessed(&h2::Error::from(h2::Reason::NO_ERROR)));
+        let wrapped = std::io::Error::other(h2::Error::from(h2::Reason::REFUSED_STREAM));
+        assert_eq!(classify(&wrapped), Some(Failure::NotSent));
+    }
+
     #[tokio::test]
     async fn bodies_forward_their_frames_and_turn_a_break_into_unavailable_trailers() {
         let counter = Arc::new(AtomicUsize::new(0));
@@ -758,6 +819,7 @@ mod tests {
             ahead,
             Some(Body::new(http_body_util::StreamBody::new(rest))),
             InFlight::take(&counter),
+            None,
         );
         assert_eq!(counter.load(Ordering::Relaxed), 1);
         let mut body = Body::new(body);
@@ -776,6 +838,33 @@ mod tests {
         );
         let status = Status::from_header_map(&trailers.unwrap()).unwrap();
         assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(counter.load(Ordering::Relaxed), 0, "the slot is released");
+    }
+
+    #[tokio::test]
+    async fn a_draining_gateway_ends_forwarded_streams_with_unavailable() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let draining = CancellationToken::new();
+        // An upstream stream that never ends.
+        let endless = futures::stream::pending::<Result<Frame<Bytes>, Status>>();
+        let mut body = Body::new(Forwarded::new(
+            "deploy",
+            VecDeque::from([Frame::data(Bytes::from_static(b"first"))]),
+            Some(Body::new(http_body_util::StreamBody::new(endless))),
+            InFlight::take(&counter),
+            Some(draining.clone()),
+        ));
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), Bytes::from_static(b"first"));
+        draining.cancel();
+        let last = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream ends on drain")
+            .unwrap()
+            .unwrap();
+        let status = Status::from_header_map(&last.into_trailers().unwrap()).unwrap();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(body.frame().await.is_none());
         assert_eq!(counter.load(Ordering::Relaxed), 0, "the slot is released");
     }
 }

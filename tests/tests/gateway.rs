@@ -3,8 +3,8 @@
 //! etcd), errors come back as the service raised them, a service with no instance is
 //! UNAVAILABLE from the gateway, and reads survive the crash of an instance.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_e2e::{Launch, ServiceProcess, error_info, eventually, unique_prefix};
@@ -28,14 +28,17 @@ use ferry_store::testsuite::TestEtcd;
 use tonic::Code;
 use tonic::transport::Channel;
 
-/// Waits until the gateway forwards namespace calls (it has seen a deploy registration).
+/// Waits until the gateway forwards namespace calls (it has seen a deploy registration)
+/// and deploy has made its `ferry-system` namespace.
 async fn wait_forwarding(gateway: &ServiceProcess) -> NamespaceServiceClient<Channel> {
     let client = NamespaceServiceClient::new(gateway.channel().await);
     let ready = eventually(Duration::from_secs(10), || {
         let mut client = client.clone();
         async move {
             client
-                .list_namespaces(ListNamespacesRequest::default())
+                .get_namespace(GetNamespaceRequest {
+                    name: "namespaces/ferry-system".into(),
+                })
                 .await
                 .is_ok()
         }
@@ -254,48 +257,58 @@ async fn call_raw(channel: Channel, path: &'static str) -> Result<(), tonic::Sta
     .map(|_| ())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reads_through_the_gateway_survive_a_killed_instance() {
-    let etcd = TestEtcd::start();
-    let prefix = unique_prefix("gateway-failover");
-    let launch = Launch::new(&etcd, &prefix);
-    let mut debug_launch = launch.clone();
-    debug_launch.extra_args = vec!["--log-filter".into(), "info,ferry_gateway=debug".into()];
-    let gateway = ServiceProcess::start("gateway", &debug_launch).await;
-    let doomed = ServiceProcess::start("deploy", &launch).await;
-    let survivor = ServiceProcess::start("deploy", &launch).await;
-    let store = PrefixedStore::new(etcd.store().await, prefix.clone());
-    let both = eventually(Duration::from_secs(10), || async {
-        ferry_kit::registry::list_instances(&store, "deploy")
-            .await
-            .unwrap()
-            .len()
-            == 2
-    })
-    .await;
-    assert!(both.is_some(), "both deploy instances register");
-    let client = wait_forwarding(&gateway).await;
-    // The registration watch delivers within milliseconds; leave it a margin.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+/// What a load loop saw.
+struct Load {
+    calls: usize,
+    after_disruption: usize,
+    failures: Vec<String>,
+}
 
+/// The calls of a load loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Calls {
+    /// Idempotent reads: `GetNamespace` and `ListNamespaces`.
+    Reads,
+    /// `CreateNamespace` of new namespaces, without a `request_id`: never retried once
+    /// they may have reached an instance.
+    PlainWrites,
+}
+
+/// Runs `TASKS` concurrent loops of `calls` through `client` for `run`, calling `disrupt`
+/// (in a blocking thread) after `run / 3`.
+async fn load(
+    client: NamespaceServiceClient<Channel>,
+    calls_made: Calls,
+    run: Duration,
+    disrupt: impl FnOnce() + Send + 'static,
+) -> Load {
     const TASKS: usize = 8;
-    const RUN: Duration = Duration::from_secs(4);
     let calls = Arc::new(AtomicUsize::new(0));
-    let after_kill = Arc::new(AtomicUsize::new(0));
-    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let after = Arc::new(AtomicUsize::new(0));
+    let disrupted = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..TASKS {
         let mut client = client.clone();
-        let calls = calls.clone();
-        let after_kill = after_kill.clone();
-        let killed = killed.clone();
-        let failures = failures.clone();
+        let (calls, after, disrupted, failures) = (
+            calls.clone(),
+            after.clone(),
+            disrupted.clone(),
+            failures.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
-            while start.elapsed() < RUN {
-                let result = if (task + n) % 2 == 0 {
+            while start.elapsed() < run {
+                let result = if calls_made == Calls::PlainWrites {
+                    let mut request = tonic::Request::new(CreateNamespaceRequest {
+                        namespace_id: format!("load-{task}-{n}"),
+                        namespace: Some(Namespace::default()),
+                        ..Default::default()
+                    });
+                    request.set_timeout(Duration::from_secs(5));
+                    client.create_namespace(request).await.map(|_| ())
+                } else if (task + n).is_multiple_of(2) {
                     let mut request = tonic::Request::new(GetNamespaceRequest {
                         name: "namespaces/ferry-system".into(),
                     });
@@ -308,8 +321,8 @@ async fn reads_through_the_gateway_survive_a_killed_instance() {
                 };
                 n += 1;
                 calls.fetch_add(1, Ordering::Relaxed);
-                if killed.load(Ordering::Relaxed) {
-                    after_kill.fetch_add(1, Ordering::Relaxed);
+                if disrupted.load(Ordering::Relaxed) {
+                    after.fetch_add(1, Ordering::Relaxed);
                 }
                 if let Err(status) = result {
                     failures.lock().unwrap().push(format!(
@@ -321,49 +334,186 @@ async fn reads_through_the_gateway_survive_a_killed_instance() {
             }
         }));
     }
-    tokio::time::sleep(RUN / 3).await;
-    doomed.signal("KILL");
-    killed.store(true, Ordering::Relaxed);
-    let killed_at = start.elapsed();
+    tokio::time::sleep(run / 3).await;
+    tokio::task::spawn_blocking(disrupt).await.unwrap();
+    disrupted.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await.unwrap();
     }
-    let calls = calls.load(Ordering::Relaxed);
-    let after_kill = after_kill.load(Ordering::Relaxed);
     let failures = failures.lock().unwrap().clone();
-    let log = gateway.log_text();
-    std::fs::write("/tmp/gwlog.txt", &log).unwrap();
-    let retried: Vec<&str> = log
+    Load {
+        calls: calls.load(Ordering::Relaxed),
+        after_disruption: after.load(Ordering::Relaxed),
+        failures,
+    }
+}
+
+/// A gateway and two deploy instances, both known to the gateway.
+async fn gateway_and_two_deploys(
+    etcd: &TestEtcd,
+    prefix: &str,
+) -> (ServiceProcess, ServiceProcess, ServiceProcess) {
+    let launch = Launch::new(etcd, prefix);
+    let gateway = ServiceProcess::start("gateway", &launch).await;
+    let doomed = ServiceProcess::start("deploy", &launch).await;
+    let survivor = ServiceProcess::start("deploy", &launch).await;
+    let store = PrefixedStore::new(etcd.store().await, prefix.to_string());
+    let both = eventually(Duration::from_secs(10), || async {
+        ferry_kit::registry::list_instances(&store, "deploy")
+            .await
+            .unwrap()
+            .len()
+            == 2
+    })
+    .await;
+    assert!(both.is_some(), "both deploy instances register");
+    wait_forwarding(&gateway).await;
+    // The registration watch delivers within milliseconds; leave it a margin.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (gateway, doomed, survivor)
+}
+
+/// The gateway's log lines about failed attempts (each one retried or answered).
+fn failed_attempts(gateway: &ServiceProcess) -> Vec<String> {
+    gateway
+        .log_text()
         .lines()
-        .filter(|line| {
-            line.contains("forwarded call failed")
-                || line.contains("attempt failed")
-                || line.contains("broke off")
-        })
-        .collect();
+        .filter(|line| line.contains("forwarded call failed"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks that no call failed and that the loop ran long enough on both sides of the
+/// disruption; with `require_failover`, that some attempt did fail over.
+fn check_load(
+    label: &str,
+    load: &Load,
+    gateway: &ServiceProcess,
+    require_failover: bool,
+) -> Vec<String> {
+    let failed = failed_attempts(gateway);
     println!(
-        "gateway failover: {calls} idempotent calls through the gateway ({after_kill} after SIGKILL of one deploy instance at {killed_at:?}), {} failed, {} attempts retried on the other instance",
-        failures.len(),
-        retried.len()
+        "{label}: {} calls through the gateway ({} after the disruption), {} failed; {} attempts failed over:\n{}",
+        load.calls,
+        load.after_disruption,
+        load.failures.len(),
+        failed.len(),
+        failed.join("\n")
     );
-    println!("{}", retried.join("\n"));
     assert!(
-        failures.is_empty(),
-        "{} of {calls} calls failed: {failures:?}; gateway log:\n{log}",
-        failures.len(),
+        load.failures.is_empty(),
+        "{} of {} calls failed: {:?}; gateway log:\n{}",
+        load.failures.len(),
+        load.calls,
+        load.failures,
+        gateway.log_text()
     );
-    assert!(calls > 100, "the load loop made only {calls} calls");
     assert!(
-        after_kill > 50,
-        "only {after_kill} calls after the kill: the test proves nothing"
+        load.calls > 100,
+        "the load loop made only {} calls",
+        load.calls
     );
-    // The killed instance was still registered (its lease outlives it by up to the TTL),
-    // so some attempts went to it and were retried: the failover was exercised.
     assert!(
-        !retried.is_empty(),
-        "no attempt failed over: the test proves nothing; gateway log:\n{log}"
+        load.after_disruption > 50,
+        "only {} calls after the disruption: the test proves nothing",
+        load.after_disruption
     );
+    // A killed instance stays registered until its lease expires, so attempts went to it
+    // and failed over: the test exercised the failover.
+    assert!(
+        !require_failover || !failed.is_empty(),
+        "no attempt failed over: the test proves nothing"
+    );
+    failed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_through_the_gateway_survive_a_killed_instance() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("gateway-failover");
+    let (gateway, doomed, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
+    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let pid = doomed.pid();
+    let load = load(client, Calls::Reads, Duration::from_secs(4), move || {
+        kill(pid, "KILL");
+    })
+    .await;
+    check_load("gateway failover (SIGKILL)", &load, &gateway, true);
+    drop(doomed);
     gateway.assert_no_error_logs();
+    survivor.assert_no_error_logs();
+    clean(&etcd, &prefix).await;
+}
+
+/// Calls caught in flight on an instance that dies (frozen first, so they are surely
+/// there) were sent and maybe acted upon: reads are retried on the other instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_in_flight_on_a_dying_instance_are_retried() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("gateway-in-flight");
+    let (gateway, doomed, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
+    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let pid = doomed.pid();
+    let load = load(client, Calls::Reads, Duration::from_secs(4), move || {
+        kill(pid, "STOP");
+        std::thread::sleep(Duration::from_millis(300));
+        kill(pid, "KILL");
+    })
+    .await;
+    let failed = check_load(
+        "gateway failover (SIGSTOP, then SIGKILL)",
+        &load,
+        &gateway,
+        true,
+    );
+    assert!(
+        failed.iter().any(|line| line.contains("failure=Lost")),
+        "calls in flight on the frozen instance were lost and retried"
+    );
+    drop(doomed);
+    gateway.assert_no_error_logs();
+    survivor.assert_no_error_logs();
+    clean(&etcd, &prefix).await;
+}
+
+/// Sends `signal` to process `pid`.
+fn kill(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// A graceful stop refuses new calls before the instance leaves the table: those calls
+/// never reached it, so even writes without a `request_id` go to the other instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graceful_stop_loses_no_call_not_even_a_plain_write() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("gateway-graceful");
+    let (gateway, mut stopping, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
+    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let pid = stopping.pid();
+    let load = load(
+        client,
+        Calls::PlainWrites,
+        Duration::from_secs(4),
+        move || {
+            kill(pid, "TERM");
+        },
+    )
+    .await;
+    // The instance leaves the table right after its drain, so whether an attempt meets
+    // it in between is a matter of timing: no failover is required, only no failure.
+    let failed = check_load("gateway graceful stop (SIGTERM)", &load, &gateway, false);
+    assert!(
+        failed.iter().all(|line| line.contains("failure=NotSent")),
+        "only calls that never reached the stopping instance may fail over"
+    );
+    assert_eq!(stopping.wait_exit(Duration::from_secs(10)), Some(0));
+    gateway.assert_no_error_logs();
+    stopping.assert_no_error_logs();
     survivor.assert_no_error_logs();
     clean(&etcd, &prefix).await;
 }

@@ -5,7 +5,8 @@
 //! - [`error`]: [`ApiError`], the one place errors become `tonic::Status`;
 //! - [`aip`]: names, page tokens, etags, request ids, update masks;
 //! - [`server`]: [`server::serve`], the life cycle of a service (health, reflection,
-//!   registration, tower stack, ordered graceful shutdown);
+//!   registration, tower stack, ordered graceful shutdown), and
+//!   [`server::serve_with_fallback`], the same with a service for unrouted paths;
 //! - [`registry`]: instance registrations in etcd, for the gateway to find instances;
 //! - [`idempotency`]: `request_id` de-duplication (AIP-155).
 

@@ -347,3 +347,85 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tonic::Code;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    /// Answers NOT_FOUND "from the fallback" for every call.
+    #[derive(Clone)]
+    struct Fallback;
+
+    impl tower::Service<http::Request<Body>> for Fallback {
+        type Response = http::Response<Body>;
+        type Error = Infallible;
+        type Future =
+            Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            Box::pin(async { Ok(tonic::Status::not_found("from the fallback").into_http()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_fallback_answers_unrouted_paths_and_local_routes_stay_local() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut config = ServiceConfig::default();
+        config.store.endpoints = vec!["memory".to_string()];
+        let spec = ServiceSpec {
+            name: "test",
+            domain: "test.ferry.dev",
+            grpc_services: Vec::new(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_with_fallback(
+            spec,
+            config,
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+            |_, _| Ok(()),
+            |_| Ok(Fallback),
+        ));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+
+        // Health is a local route: the fallback never sees it.
+        HealthClient::new(channel.clone())
+            .check(HealthCheckRequest::default())
+            .await
+            .expect("health answers locally");
+
+        // An unrouted path reaches the fallback, through the kit's stack.
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let status = grpc
+            .unary(
+                tonic::Request::new(()),
+                http::uri::PathAndQuery::from_static("/ferry.other.v1.OtherService/Get"),
+                tonic_prost::ProstCodec::<(), ()>::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), "from the fallback");
+
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}
