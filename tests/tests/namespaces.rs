@@ -32,6 +32,8 @@ fn create_request(id: &str) -> CreateNamespaceRequest {
     }
 }
 
+/// Waits until the namespace is ACTIVE and its controller has observed its latest
+/// generation (so no status write is still on its way).
 async fn wait_active(client: &mut NamespaceServiceClient<Channel>, name: &str) -> Namespace {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -42,7 +44,9 @@ async fn wait_active(client: &mut NamespaceServiceClient<Channel>, name: &str) -
             .await
             .unwrap()
             .into_inner();
-        if namespace.state() == State::Active {
+        if namespace.state() == State::Active
+            && namespace.observed_generation == namespace.generation
+        {
             return namespace;
         }
         assert!(
@@ -186,6 +190,10 @@ async fn namespace_life_cycle_follows_the_api_conventions() {
             .unwrap()
             .into_inner();
         assert!(page.namespaces.len() <= 2);
+        assert_eq!(
+            page.total_size, 5,
+            "every page counts all matches at the first page's snapshot"
+        );
         names.extend(page.namespaces.into_iter().map(|n| n.name));
         if page.next_page_token.is_empty() {
             break;

@@ -279,23 +279,50 @@ impl NamespaceApi {
                     let last: &Namespace = &namespaces[limit - 1];
                     let next_page_token =
                         aip::encode_page_token(&last.name, read_revision, &fingerprint);
+                    let total_size = self.count(state_filter, read_revision).await?;
                     return Ok(ListNamespacesResponse {
                         namespaces,
                         next_page_token,
-                        total_size: 0,
+                        total_size,
                     });
                 }
                 namespace.etag = aip::etag(mod_revision);
                 namespaces.push(namespace);
             }
             if !more {
+                let total_size = self.count(state_filter, read_revision).await?;
                 return Ok(ListNamespacesResponse {
                     namespaces,
                     next_page_token: String::new(),
-                    total_size: 0,
+                    total_size,
                 });
             }
             start_after = last_key;
+        }
+    }
+
+    /// How many namespaces pass `state_filter` at `revision` (the listing's snapshot), for
+    /// `total_size`. Namespaces are few; a full read at one revision is cheap and exact.
+    async fn count(&self, state_filter: Option<State>, revision: i64) -> Result<i32, DeployError> {
+        let prefix = namespaces_prefix();
+        let mut options = ListOptions {
+            limit: aip::MAX_PAGE_SIZE,
+            revision: Some(revision),
+            ..Default::default()
+        };
+        let mut total = 0;
+        loop {
+            let (items, more, _) =
+                typed::list_msgs::<Namespace>(self.store.as_ref(), &prefix, options.clone())
+                    .await?;
+            total += items
+                .iter()
+                .filter(|(_, namespace, _)| state_filter.is_none_or(|s| s == namespace.state()))
+                .count();
+            match items.last() {
+                Some((key, _, _)) if more => options.start_after = Some(key.clone()),
+                _ => return Ok(total as i32),
+            }
         }
     }
 }
