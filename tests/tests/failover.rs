@@ -166,6 +166,58 @@ async fn health_follows_etcd() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_started_before_etcd_serves_once_etcd_answers() {
+    let (client_port, peer_port) = (free_port(), free_port());
+    let launch = Launch {
+        etcd_endpoints: vec![format!("127.0.0.1:{client_port}")],
+        prefix: unique_prefix("late-etcd"),
+        lease_ttl: Duration::from_secs(2),
+        extra_args: Vec::new(),
+    };
+    let deploy = ServiceProcess::spawn("deploy", &launch);
+    let answers_not_serving = eventually(Duration::from_secs(10), || async {
+        deploy.health().await == Some(ServingStatus::NotServing)
+    })
+    .await;
+    assert!(
+        answers_not_serving.is_some(),
+        "runs and says NOT_SERVING without etcd:\n{}",
+        deploy.log_text()
+    );
+
+    // Now etcd comes up on the configured port.
+    let data = tempfile::tempdir().unwrap();
+    let mut etcd = std::process::Command::new(ferry_store::testsuite::etcd_binary())
+        .args(["--name", "late", "--data-dir"])
+        .arg(data.path())
+        .arg("--listen-client-urls")
+        .arg(format!("http://127.0.0.1:{client_port}"))
+        .arg("--advertise-client-urls")
+        .arg(format!("http://127.0.0.1:{client_port}"))
+        .arg("--listen-peer-urls")
+        .arg(format!("http://127.0.0.1:{peer_port}"))
+        .arg("--initial-advertise-peer-urls")
+        .arg(format!("http://127.0.0.1:{peer_port}"))
+        .arg("--initial-cluster")
+        .arg(format!("late=http://127.0.0.1:{peer_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start etcd");
+    let serving = eventually(Duration::from_secs(20), || async {
+        deploy.health().await == Some(ServingStatus::Serving)
+    })
+    .await;
+    let _ = etcd.kill();
+    let _ = etcd.wait();
+    assert!(
+        serving.is_some(),
+        "SERVING once etcd answers:\n{}",
+        deploy.log_text()
+    );
+}
+
 #[test]
 fn an_invalid_configuration_exits_64_before_binding() {
     let port = free_port();

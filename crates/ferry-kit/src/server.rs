@@ -86,7 +86,9 @@ pub async fn connect_store(config: &ServiceConfig) -> anyhow::Result<Arc<dyn Sto
             request_timeout: config.store.request_timeout,
             ..EtcdConfig::default()
         };
-        Arc::new(EtcdStore::connect(etcd_config).await?)
+        // Lazily: a service starts (NOT_SERVING) while etcd is still down and turns
+        // SERVING once it answers, instead of exiting and crash-looping.
+        Arc::new(EtcdStore::connect_lazy(etcd_config)?)
     };
     Ok(if config.store.prefix.is_empty() {
         store
