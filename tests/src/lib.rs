@@ -299,3 +299,51 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Asserts a status's code and its `ErrorInfo` reason and domain.
+#[track_caller]
+pub fn assert_error(status: &tonic::Status, code: tonic::Code, reason: &str, domain: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(
+        error_info(status),
+        (reason.to_string(), domain.to_string()),
+        "{status:?}"
+    );
+}
+
+/// Watches an operation until its stream ends, and checks the stream's contract: at
+/// least the current state, every update but the last unfinished, the last one done.
+/// Each update must arrive within 10 s. Returns every update seen.
+pub async fn watch_operation_to_end(
+    channel: Channel,
+    name: &str,
+) -> Vec<ferry_proto::ferry::common::v1::Operation> {
+    use ferry_proto::ferry::common::v1::WatchOperationRequest;
+    use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
+
+    let mut stream = OperationsServiceClient::new(channel)
+        .watch_operation(WatchOperationRequest {
+            name: name.to_string(),
+        })
+        .await
+        .expect("watch the operation")
+        .into_inner();
+    let mut seen = Vec::new();
+    while let Some(update) = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("the stream went quiet")
+        .expect("the stream failed")
+    {
+        seen.push(update);
+    }
+    let last = seen.last().expect("at least the current state");
+    assert!(
+        last.done,
+        "the stream ends with the finished operation: {seen:?}"
+    );
+    assert!(
+        seen[..seen.len() - 1].iter().all(|update| !update.done),
+        "{seen:?}"
+    );
+    seen
+}

@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferry_e2e::{Launch, ServiceProcess, error_info, eventually, unique_prefix};
+use ferry_e2e::{
+    Launch, ServiceProcess, assert_error, eventually, unique_prefix, watch_operation_to_end,
+};
 use ferry_proto::ferry::auth::v1::GetTokenRequest;
 use ferry_proto::ferry::auth::v1::token_service_client::TokenServiceClient;
 use ferry_proto::ferry::build::v1::GetBuildRequest;
 use ferry_proto::ferry::build::v1::build_service_client::BuildServiceClient;
 use ferry_proto::ferry::catalog::v1::ListServiceTemplatesRequest;
 use ferry_proto::ferry::catalog::v1::service_template_service_client::ServiceTemplateServiceClient;
-use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
-use ferry_proto::ferry::common::v1::{OperationState, WatchOperationRequest};
+use ferry_proto::ferry::common::v1::OperationState;
 use ferry_proto::ferry::deploy::v1::namespace::State;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::{
@@ -108,10 +109,11 @@ async fn namespaces_and_operation_streams_work_through_the_gateway() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    assert_eq!(
-        error_info(&status),
-        ("RESOURCE_NOT_FOUND".into(), "deploy.ferry.dev".into())
+    assert_error(
+        &status,
+        Code::NotFound,
+        "RESOURCE_NOT_FOUND",
+        "deploy.ferry.dev",
     );
 
     // Wait until the namespace is active, then delete it and watch the operation stream
@@ -137,29 +139,11 @@ async fn namespaces_and_operation_streams_work_through_the_gateway() {
         .await
         .unwrap()
         .into_inner();
-    let mut operations = OperationsServiceClient::new(gateway.channel().await);
-    let mut stream = operations
-        .watch_operation(WatchOperationRequest {
-            name: operation.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut seen = Vec::new();
-    while let Some(update) = tokio::time::timeout(Duration::from_secs(10), stream.message())
-        .await
-        .expect("the stream went quiet")
-        .unwrap()
-    {
-        seen.push(update);
-    }
-    let last = seen.last().expect("at least the current state");
-    assert!(last.done, "the stream ends with the finished operation");
+    let seen = watch_operation_to_end(gateway.channel().await, &operation.name).await;
     assert_eq!(
-        last.metadata.as_ref().unwrap().state(),
+        seen.last().unwrap().metadata.as_ref().unwrap().state(),
         OperationState::Succeeded
     );
-    assert!(seen[..seen.len() - 1].iter().all(|update| !update.done));
 
     gateway.assert_no_error_logs();
     deploy.assert_no_error_logs();
@@ -197,10 +181,11 @@ async fn errors_come_from_the_service_that_raised_them() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(
-        error_info(&status),
-        ("NOT_IMPLEMENTED".into(), "build.ferry.dev".into())
+    assert_error(
+        &status,
+        Code::Unimplemented,
+        "NOT_IMPLEMENTED",
+        "build.ferry.dev",
     );
 
     // No catalog instance is running: UNAVAILABLE from the gateway itself.
@@ -208,10 +193,11 @@ async fn errors_come_from_the_service_that_raised_them() {
         .list_service_templates(ListServiceTemplatesRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert_eq!(
-        error_info(&status),
-        ("BACKEND_UNAVAILABLE".into(), "gateway.ferry.dev".into())
+    assert_error(
+        &status,
+        Code::Unavailable,
+        "BACKEND_UNAVAILABLE",
+        "gateway.ferry.dev",
     );
 
     // The gateway's own API is answered locally.
@@ -221,20 +207,22 @@ async fn errors_come_from_the_service_that_raised_them() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(
-        error_info(&status),
-        ("NOT_IMPLEMENTED".into(), "gateway.ferry.dev".into())
+    assert_error(
+        &status,
+        Code::Unimplemented,
+        "NOT_IMPLEMENTED",
+        "gateway.ferry.dev",
     );
 
     // A package nobody serves: UNIMPLEMENTED with ErrorInfo from the gateway.
     let status = call_raw(channel, "/ferry.billing.v1.InvoiceService/GetInvoice")
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(
-        error_info(&status),
-        ("NOT_IMPLEMENTED".into(), "gateway.ferry.dev".into())
+    assert_error(
+        &status,
+        Code::Unimplemented,
+        "NOT_IMPLEMENTED",
+        "gateway.ferry.dev",
     );
 
     gateway.assert_no_error_logs();

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use ferry_e2e::{Launch, ServiceProcess, error_info, unique_prefix, violated_fields};
-use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
-use ferry_proto::ferry::common::v1::{
-    GetOperationRequest, OperationState, WaitOperationRequest, WatchOperationRequest,
+use ferry_e2e::{
+    Launch, ServiceProcess, assert_error, error_info, unique_prefix, violated_fields,
+    watch_operation_to_end,
 };
+use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
+use ferry_proto::ferry::common::v1::{GetOperationRequest, OperationState, WaitOperationRequest};
 use ferry_proto::ferry::deploy::v1::namespace::State;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::{
@@ -166,11 +167,7 @@ async fn namespace_life_cycle_follows_the_api_conventions() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Aborted);
-    assert_eq!(
-        error_info(&status),
-        ("ETAG_MISMATCH".into(), "deploy.ferry.dev".into())
-    );
+    assert_error(&status, Code::Aborted, "ETAG_MISMATCH", "deploy.ferry.dev");
     assert_eq!(snapshot(&store).await, before);
 
     // Paging: three more namespaces, two per page, a consistent walk.
@@ -223,23 +220,7 @@ async fn namespace_life_cycle_follows_the_api_conventions() {
     assert!(operation.name.starts_with("operations/"));
     let mut operations = OperationsServiceClient::new(deploy.channel().await);
     // Watching streams the operation until it is done.
-    let mut watch = operations
-        .watch_operation(WatchOperationRequest {
-            name: operation.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut seen = Vec::new();
-    while let Some(update) = watch.message().await.unwrap() {
-        seen.push(update);
-    }
-    let last = seen.last().expect("at least the current state");
-    assert!(
-        last.done,
-        "the stream ends with the finished operation: {seen:?}"
-    );
-    assert!(seen[..seen.len() - 1].iter().all(|update| !update.done));
+    watch_operation_to_end(deploy.channel().await, &operation.name).await;
     let done = operations
         .wait_operation(WaitOperationRequest {
             name: operation.name.clone(),

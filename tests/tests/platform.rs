@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ferry_e2e::{Launch, SERVICES, ServiceProcess, error_info, eventually, unique_prefix};
+use ferry_e2e::{Launch, SERVICES, ServiceProcess, assert_error, eventually, unique_prefix};
 use ferry_kit::registry;
 use ferry_proto::ferry::build::v1::GetBuildRequest;
 use ferry_proto::ferry::build::v1::build_service_client::BuildServiceClient;
@@ -52,10 +52,11 @@ async fn every_service_starts_registers_and_serves_the_api_surface() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(
-        error_info(&status),
-        ("NOT_IMPLEMENTED".to_string(), "build.ferry.dev".to_string())
+    assert_error(
+        &status,
+        Code::Unimplemented,
+        "NOT_IMPLEMENTED",
+        "build.ferry.dev",
     );
 
     // The Operations API is served by every service.
