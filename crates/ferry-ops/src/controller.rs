@@ -74,6 +74,7 @@ pub struct Controller<R> {
     store: Arc<dyn Store>,
     identity: String,
     lease_ttl: Duration,
+    triggers: Option<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<String>>>,
 }
 
 /// Largest delay between retries of a failing key.
@@ -92,7 +93,16 @@ impl<R: Reconciler> Controller<R> {
             store,
             identity: identity.into(),
             lease_ttl,
+            triggers: None,
         }
+    }
+
+    /// Also reconciles the keys received on `triggers` (e.g. mapped from a runtime's
+    /// change hints), while leading; keys received while not leading are dropped (the
+    /// list at the start of leadership covers them).
+    pub fn with_triggers(mut self, triggers: tokio::sync::mpsc::Receiver<String>) -> Self {
+        self.triggers = Some(tokio::sync::Mutex::new(triggers));
+        self
     }
 
     /// Runs until `stop` is cancelled.
@@ -141,6 +151,14 @@ impl<R: Reconciler> Controller<R> {
         let mut scheduled: HashMap<String, (Instant, u64)> = HashMap::new();
         let mut failures: HashMap<String, u32> = HashMap::new();
         let mut sequence = 0u64;
+        let mut triggers = match &self.triggers {
+            Some(triggers) => Some(triggers.lock().await),
+            None => None,
+        };
+        if let Some(triggers) = triggers.as_mut() {
+            // Hints from before this leadership are covered by the initial list.
+            while triggers.try_recv().is_ok() {}
+        }
         let mut schedule = |due: &mut BTreeMap<(Instant, u64), String>,
                             scheduled: &mut HashMap<String, (Instant, u64)>,
                             key: String,
@@ -186,6 +204,9 @@ impl<R: Reconciler> Controller<R> {
                             }
                         }
                     }
+                }
+                Some(key) = next_trigger(&mut triggers) => {
+                    schedule(&mut due, &mut scheduled, key, Instant::now());
                 }
                 _ = sleep_until_opt(next_due) => {
                     let Some((slot, key)) = due.pop_first() else { continue };
@@ -237,6 +258,15 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100)
         .saturating_mul(factor as u32)
         .min(MAX_BACKOFF)
+}
+
+async fn next_trigger(
+    triggers: &mut Option<tokio::sync::MutexGuard<'_, tokio::sync::mpsc::Receiver<String>>>,
+) -> Option<String> {
+    match triggers {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -1,13 +1,15 @@
 //! Ferry's deploy service: runs applications and keeps them running.
 //!
-//! This release serves namespaces in full (CRUD, delete as a long-running operation, and
-//! the leader-elected controllers that carry them out), the Operations API, and the rest
-//! of `ferry.deploy.v1` as UNIMPLEMENTED with an `ErrorInfo` of reason `NOT_IMPLEMENTED`
-//! (deployments, rollouts, instances, autoscaling, events, notifications, topology,
-//! secrets and hosts come with the runtimes).
+//! This release serves namespaces, deployments (revisions, rollouts with pause, resume,
+//! abort, automatic and explicit rollback, scaling, auto-repair) and instances (list,
+//! logs, restart, delete) over the configured runtimes (see [`runtimes`]), the
+//! Operations API, and the rest of `ferry.deploy.v1` as UNIMPLEMENTED with an
+//! `ErrorInfo` of reason `NOT_IMPLEMENTED`.
 
+pub mod deployment;
 pub mod error;
 pub mod namespace;
+pub mod runtimes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,19 +21,10 @@ use ferry_ops::Controller;
 use ferry_proto::ferry::deploy::v1::autoscaling_service_server::{
     AutoscalingService, AutoscalingServiceServer,
 };
-use ferry_proto::ferry::deploy::v1::deployment_service_server::{
-    DeploymentService, DeploymentServiceServer,
-};
 use ferry_proto::ferry::deploy::v1::event_service_server::{EventService, EventServiceServer};
 use ferry_proto::ferry::deploy::v1::host_service_server::{HostService, HostServiceServer};
-use ferry_proto::ferry::deploy::v1::instance_service_server::{
-    InstanceService, InstanceServiceServer,
-};
 use ferry_proto::ferry::deploy::v1::notification_service_server::{
     NotificationService, NotificationServiceServer,
-};
-use ferry_proto::ferry::deploy::v1::rollout_service_server::{
-    RolloutService, RolloutServiceServer,
 };
 use ferry_proto::ferry::deploy::v1::secret_service_server::{SecretService, SecretServiceServer};
 use ferry_proto::ferry::deploy::v1::topology_service_server::{
@@ -41,10 +34,13 @@ use ferry_proto::ferry::deploy::v1::{Namespace, namespace::State};
 use ferry_store::{Store, StoreError, typed};
 use tokio::net::TcpListener;
 
+use crate::deployment::api::DeploymentApi;
+use crate::deployment::controller::DeploymentReconciler;
 use crate::error::DOMAIN;
 use crate::namespace::api::NamespaceApi;
 use crate::namespace::controller::{NamespaceDeletion, NamespaceReconciler};
 use crate::namespace::model::{NAMESPACE_NAME, SYSTEM_NAMESPACE};
+use crate::runtimes::Runtimes;
 
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
@@ -67,22 +63,38 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes.
+/// Runs the service on `listener` until `shutdown` completes, with the runtimes the
+/// environment names (see [`runtimes::from_env`]).
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    ferry_ops::serve(spec(), config, listener, shutdown, |host, routes| {
-        start_controllers(host);
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let runtimes = runtimes::from_env(&env)?;
+    run_with(config, runtimes, listener, shutdown).await
+}
+
+/// Runs the service on `listener` until `shutdown` completes, driving `runtimes`.
+pub async fn run_with(
+    config: ServiceConfig,
+    runtimes: Runtimes,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    ferry_ops::serve(spec(), config, listener, shutdown, move |host, routes| {
+        start_controllers(host, &runtimes);
         let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
-        // No runtime adapter is configured in this release: namespaces live in etcd only.
-        let runtimes = Vec::new();
+        let (deployments, rollouts, instances) =
+            DeploymentApi::new(host.store.clone(), idempotency.clone(), runtimes.clone())
+                .into_servers();
         routes
-            .add_service(NamespaceApi::new(host.store.clone(), idempotency, runtimes).into_server())
-            .add_service(DeploymentServiceServer::new(NotYetServed))
-            .add_service(InstanceServiceServer::new(NotYetServed))
-            .add_service(RolloutServiceServer::new(NotYetServed))
+            .add_service(
+                NamespaceApi::new(host.store.clone(), idempotency, runtimes.names()).into_server(),
+            )
+            .add_service(deployments)
+            .add_service(instances)
+            .add_service(rollouts)
             .add_service(AutoscalingServiceServer::new(NotYetServed))
             .add_service(EventServiceServer::new(NotYetServed))
             .add_service(NotificationServiceServer::new(NotYetServed))
@@ -95,13 +107,13 @@ pub async fn run(
 }
 
 /// Starts the leader-elected controllers of this service as background tasks.
-fn start_controllers(host: &Host) {
+fn start_controllers(host: &Host, runtimes: &Runtimes) {
     let identity = host.instance_id.clone();
     let ttl = host.config.lease_ttl;
     let store = host.store.clone();
     host.spawn(
         Controller::new(
-            Arc::new(NamespaceReconciler),
+            Arc::new(NamespaceReconciler::new(runtimes.clone())),
             store.clone(),
             identity.clone(),
             ttl,
@@ -109,8 +121,62 @@ fn start_controllers(host: &Host) {
         .run(host.stopping.clone()),
     );
     host.spawn(
-        Controller::new(Arc::new(NamespaceDeletion), store.clone(), identity, ttl)
-            .run(host.stopping.clone()),
+        Controller::new(
+            Arc::new(NamespaceDeletion::new(runtimes.clone())),
+            store.clone(),
+            identity.clone(),
+            ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    // Runtime change hints wake the deployment controller for the deployment concerned.
+    let (hints, triggers) = tokio::sync::mpsc::channel(1024);
+    for runtime in runtimes.iter() {
+        let mut events = runtime.events();
+        let hints = hints.clone();
+        let stop = host.stopping.clone();
+        let store = store.clone();
+        host.spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    event = futures::StreamExt::next(&mut events) => event,
+                };
+                // A full queue drops a hint: the controller's polling covers it.
+                match event {
+                    None => return,
+                    Some(ferry_runtime::RuntimeEvent::Instance {
+                        namespace,
+                        deployment,
+                        ..
+                    }) => {
+                        let name = format!("namespaces/{namespace}/deployments/{deployment}");
+                        let _ = hints.try_send(deployment::deployment_key(&name));
+                    }
+                    Some(ferry_runtime::RuntimeEvent::Host { .. }) => {
+                        // A host came or went: every deployment may have to move.
+                        let options = ferry_store::ListOptions::default();
+                        if let Ok(page) =
+                            store.list(&deployment::deployments_prefix(), options).await
+                        {
+                            for kv in page.items {
+                                let _ = hints.try_send(kv.key);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+    host.spawn(
+        Controller::new(
+            Arc::new(DeploymentReconciler::new(runtimes.clone())),
+            store.clone(),
+            identity,
+            ttl,
+        )
+        .with_triggers(triggers)
+        .run(host.stopping.clone()),
     );
     let stop = host.stopping.clone();
     host.spawn(async move {
@@ -151,12 +217,6 @@ async fn ensure_system_namespace(store: &dyn Store, stop: &tokio_util::sync::Can
 #[derive(Clone, Copy, Debug, Default)]
 struct NotYetServed;
 
-#[tonic::async_trait]
-impl DeploymentService for NotYetServed {}
-#[tonic::async_trait]
-impl InstanceService for NotYetServed {}
-#[tonic::async_trait]
-impl RolloutService for NotYetServed {}
 #[tonic::async_trait]
 impl AutoscalingService for NotYetServed {}
 #[tonic::async_trait]

@@ -11,18 +11,36 @@ use ferry_ops::{Action, ReconcileContext, Reconciler};
 use ferry_proto::ferry::common::v1::{
     Condition, ConditionStatus, DeletionProgress, ErrorReason, Operation, StageState,
 };
-use ferry_proto::ferry::deploy::v1::Namespace;
 use ferry_proto::ferry::deploy::v1::namespace::State;
+use ferry_proto::ferry::deploy::v1::{Namespace, RuntimeKind};
 use ferry_store::{KeyValue, Precondition, StoreError, Txn, typed};
 use prost::Message as _;
 use tonic::Code;
 
 use super::model::NAMESPACE_NAME;
 use super::{children_prefixes, namespace_key, namespaces_prefix};
+use crate::runtimes::Runtimes;
 
 /// Prepares created (or changed) namespaces on their runtime and reports them ACTIVE.
-#[derive(Debug, Default)]
-pub struct NamespaceReconciler;
+#[derive(Default)]
+pub struct NamespaceReconciler {
+    runtimes: Runtimes,
+}
+
+impl NamespaceReconciler {
+    /// A reconciler preparing namespaces on `runtimes`.
+    pub fn new(runtimes: Runtimes) -> Self {
+        Self { runtimes }
+    }
+}
+
+fn runtime_unavailable(error: ferry_runtime::RuntimeError) -> ApiError {
+    ApiError::new(
+        Code::Unavailable,
+        ErrorReason::BackendUnavailable,
+        format!("runtime: {error}"),
+    )
+}
 
 /// The status a namespace should show once its runtime side is ready. Pure.
 pub fn ready_status(namespace: &Namespace) -> Namespace {
@@ -91,9 +109,28 @@ impl Reconciler for NamespaceReconciler {
         if !needs_reconcile(&namespace) {
             return Ok(Action::Done);
         }
-        // Runtime adapters (Kubernetes, Docker) prepare the namespace here once they are
-        // configured; with none configured there is nothing outside etcd to prepare.
-        let ready = ready_status(&namespace);
+        // With no runtime configured there is nothing outside etcd to prepare.
+        let mut ready = ready_status(&namespace);
+        if let Some(runtime) = self.runtimes.get(&namespace.runtime) {
+            let spec = ferry_runtime::NamespaceSpec {
+                namespace: namespace
+                    .name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                runtime_namespace: namespace.runtime_namespace.clone(),
+                labels: Default::default(),
+            };
+            runtime
+                .ensure_namespace(&spec)
+                .await
+                .map_err(runtime_unavailable)?;
+            ready.runtime_kind = match runtime.kind() {
+                ferry_runtime::RuntimeKind::Kubernetes => RuntimeKind::Kubernetes,
+                ferry_runtime::RuntimeKind::Docker => RuntimeKind::Docker,
+            } as i32;
+        }
         fenced_write(
             context,
             Txn::new()
@@ -107,8 +144,17 @@ impl Reconciler for NamespaceReconciler {
 }
 
 /// Carries out namespace delete operations.
-#[derive(Debug, Default)]
-pub struct NamespaceDeletion;
+#[derive(Default)]
+pub struct NamespaceDeletion {
+    runtimes: Runtimes,
+}
+
+impl NamespaceDeletion {
+    /// Deletes namespaces from `runtimes` too.
+    pub fn new(runtimes: Runtimes) -> Self {
+        Self { runtimes }
+    }
+}
 
 fn is_namespace_delete(operation: &Operation) -> bool {
     let metadata = operation.metadata.clone().unwrap_or_default();
@@ -200,6 +246,9 @@ impl Reconciler for NamespaceDeletion {
                 for prefix in children_prefixes(&target) {
                     deleted += context.store.delete_prefix(&prefix).await?;
                 }
+                for prefix in crate::deployment::namespace_records_prefixes(&target) {
+                    context.store.delete_prefix(&prefix).await?;
+                }
                 let progress = DeletionProgress {
                     target: target.clone(),
                     resources_total: deleted as i32,
@@ -221,12 +270,30 @@ impl Reconciler for NamespaceDeletion {
                 );
             }
             Some("runtime") => {
-                op::set_stage(
-                    &mut operation,
-                    "runtime",
-                    StageState::Skipped,
-                    "no runtime is configured: nothing to remove outside Ferry's state",
-                );
+                let namespace = typed::get_msg::<Namespace>(context.store.as_ref(), &namespace_key)
+                    .await?
+                    .map(|(namespace, _)| namespace)
+                    .unwrap_or_default();
+                match self.runtimes.get(&namespace.runtime) {
+                    Some(runtime) => {
+                        runtime
+                            .delete_namespace(&namespace.runtime_namespace)
+                            .await
+                            .map_err(runtime_unavailable)?;
+                        op::set_stage(
+                            &mut operation,
+                            "runtime",
+                            StageState::Succeeded,
+                            &format!("removed from runtime {}", namespace.runtime),
+                        );
+                    }
+                    None => op::set_stage(
+                        &mut operation,
+                        "runtime",
+                        StageState::Skipped,
+                        "no runtime is configured: nothing to remove outside Ferry's state",
+                    ),
+                }
             }
             Some("remove") => {
                 op::set_stage(
@@ -375,7 +442,10 @@ mod stage_tests {
 
     async fn step(context: &ReconcileContext, key: &str) -> Operation {
         let kv = context.store.get(key).await.unwrap();
-        NamespaceDeletion.reconcile(context, key, kv).await.unwrap();
+        NamespaceDeletion::default()
+            .reconcile(context, key, kv)
+            .await
+            .unwrap();
         typed::get_msg::<Operation>(context.store.as_ref(), key)
             .await
             .unwrap()
@@ -458,7 +528,7 @@ mod stage_tests {
             .await
             .unwrap();
         let kv = context.store.get(&key).await.unwrap();
-        let error = NamespaceDeletion
+        let error = NamespaceDeletion::default()
             .reconcile(&context, &key, kv)
             .await
             .unwrap_err();
