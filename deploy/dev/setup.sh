@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Ferry needs on a Debian 12 machine, idempotently:
-# Debian packages (etcd, protoc), a Python virtual environment with buf, and Google's
-# standard .proto files. Safe to run again; fast when everything is present.
+# Debian packages (etcd, protoc, the Docker engine), a Python virtual environment with buf,
+# and Google's standard .proto files. Safe to run again; fast when everything is present.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${FERRY_VENV:-/opt/ferry-venv}
@@ -10,6 +10,7 @@ need_apt=()
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null || need_apt+=(etcd-client)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+command -v dockerd >/dev/null || need_apt+=(docker.io)
 [ -f /usr/include/google/protobuf/any.proto ] || need_apt+=(libprotobuf-dev)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)

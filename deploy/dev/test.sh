@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Ferry's whole test suite on this machine: installs what it needs (deploy/dev/setup.sh),
-# starts a private etcd on loopback for the tests that share one, runs every test, stops etcd.
-# Tests that need their own etcd processes (3-member clusters, compaction) start them.
+# starts a private etcd on loopback for the tests that share one and two private Docker engines
+# (two hosts for the Docker runtime's zone tests), runs every test, stops them all.
+# Tests that need their own etcd processes (3-member clusters, compaction) or their own
+# Docker engine (an engine that stops answering) start them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -11,6 +13,10 @@ deploy/dev/setup.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ferry-target}
 work=$(mktemp -d /tmp/ferry-test.XXXXXX)
 cleanup() {
+  # Each engine's containers are removed before it stops (stop_dockerd).
+  for engine in "$work/docker1" "$work/docker2"; do
+    stop_dockerd "$engine" || true
+  done
   if [ -n "${ETCD_PID:-}" ]; then
     kill "$ETCD_PID" 2>/dev/null || true
     wait "$ETCD_PID" 2>/dev/null || true
@@ -23,6 +29,13 @@ client=$(free_port); peer=$(free_port)
 start_etcd "$work/etcd" "$client" "$peer"
 export FERRY_ETCD_ENDPOINTS="127.0.0.1:$client"
 echo "test: etcd on $FERRY_ETCD_ENDPOINTS"
+
+# Two Docker engines side by side, with address pools that never overlap.
+start_dockerd "$work/docker1" 1
+export FERRY_TEST_DOCKER_HOST=$DOCKER_SOCKET
+start_dockerd "$work/docker2" 2
+export FERRY_TEST_DOCKER_HOST_2=$DOCKER_SOCKET
+echo "test: docker engines at $FERRY_TEST_DOCKER_HOST and $FERRY_TEST_DOCKER_HOST_2"
 
 # Build the binaries first: the end-to-end tests start them as processes.
 cargo build --workspace --bins

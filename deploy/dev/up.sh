@@ -34,6 +34,8 @@ stop_all() {
     [ "$alive" = 0 ] && break
     sleep 0.1
   done
+  # The local Docker engine goes with its containers: the platform's instances.
+  stop_dockerd "$state/docker" || true
   if [ -n "${ETCD_PID:-}" ]; then
     kill "$ETCD_PID" 2>/dev/null || true
     wait "$ETCD_PID" 2>/dev/null || true
@@ -44,6 +46,11 @@ trap stop_all INT TERM EXIT
 start_etcd "$state/etcd" "$etcd_port" "$((etcd_port + 1))"
 export FERRY_ETCD_ENDPOINTS="127.0.0.1:$etcd_port"
 echo "up: etcd on $FERRY_ETCD_ENDPOINTS (data in $state/etcd)"
+
+# The deploy service's runtime: a private local Docker engine, one host of region `local`.
+start_dockerd "$state/docker" 3
+export FERRY_DOCKER_ENGINES="local=$DOCKER_SOCKET@local/local-1"
+echo "up: docker engine at $DOCKER_SOCKET (the deploy service's runtime \"docker\")"
 
 port=$base
 for service in gateway build deploy catalog storage routing; do

@@ -40,8 +40,94 @@ impl Runtimes {
     }
 }
 
-/// The runtimes the environment names. None yet: the Docker and Kubernetes adapters are
-/// wired here as they land (`FERRY_DOCKER_ENGINES`, `FERRY_KUBECONFIG`).
-pub fn from_env(_env: &std::collections::HashMap<String, String>) -> anyhow::Result<Runtimes> {
-    Ok(Runtimes::default())
+/// One Docker engine named by `FERRY_DOCKER_ENGINES`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineEntry {
+    /// Ferry host id.
+    pub host: String,
+    /// Docker API endpoint (`unix:///…` or `tcp://…`).
+    pub endpoint: String,
+    /// Region of the host ("" when not given).
+    pub region: String,
+    /// Zone of the host ("" when not given).
+    pub zone: String,
+}
+
+/// Parses `host=endpoint[@region/zone],…`, e.g.
+/// `a=unix:///run/a.sock@eu/eu-1,b=unix:///run/b.sock@eu/eu-2`.
+pub fn parse_docker_engines(value: &str) -> anyhow::Result<Vec<EngineEntry>> {
+    let mut engines = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (host, rest) = entry.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("FERRY_DOCKER_ENGINES: {entry:?} is not host=endpoint[@region/zone]")
+        })?;
+        let (endpoint, location) = match rest.rsplit_once('@') {
+            Some((endpoint, location)) => (endpoint, Some(location)),
+            None => (rest, None),
+        };
+        let (region, zone) = match location {
+            Some(location) => location
+                .split_once('/')
+                .map_or((location, ""), |(r, z)| (r, z)),
+            None => ("", ""),
+        };
+        if host.is_empty() || !(endpoint.starts_with("unix://") || endpoint.starts_with("tcp://")) {
+            anyhow::bail!(
+                "FERRY_DOCKER_ENGINES: {entry:?}: the endpoint must start with unix:// or tcp://"
+            );
+        }
+        engines.push(EngineEntry {
+            host: host.to_string(),
+            endpoint: endpoint.to_string(),
+            region: region.to_string(),
+            zone: zone.to_string(),
+        });
+    }
+    Ok(engines)
+}
+
+/// The runtimes the environment names:
+/// - `FERRY_DOCKER_ENGINES` (see [`parse_docker_engines`]): a Docker runtime named
+///   `docker` over those engines.
+pub fn from_env(env: &std::collections::HashMap<String, String>) -> anyhow::Result<Runtimes> {
+    let mut runtimes: Vec<Arc<dyn Runtime>> = Vec::new();
+    if let Some(value) = env
+        .get("FERRY_DOCKER_ENGINES")
+        .filter(|v| !v.trim().is_empty())
+    {
+        let engines = parse_docker_engines(value)?
+            .into_iter()
+            .map(|e| ferry_runtime_docker::EngineConfig {
+                host: e.host,
+                endpoint: e.endpoint,
+                region: e.region,
+                zone: e.zone,
+            })
+            .collect();
+        runtimes.push(Arc::new(ferry_runtime_docker::DockerRuntime::new(
+            "docker", engines,
+        )?));
+    }
+    Ok(Runtimes::new(runtimes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_engines_parse_with_and_without_location() {
+        let engines =
+            parse_docker_engines("a=unix:///run/a.sock@eu/eu-1, b=tcp://127.0.0.1:2375").unwrap();
+        assert_eq!(engines[0].host, "a");
+        assert_eq!(engines[0].endpoint, "unix:///run/a.sock");
+        assert_eq!(
+            (engines[0].region.as_str(), engines[0].zone.as_str()),
+            ("eu", "eu-1")
+        );
+        assert_eq!(engines[1].endpoint, "tcp://127.0.0.1:2375");
+        assert_eq!(engines[1].zone, "");
+        assert!(parse_docker_engines("nonsense").is_err());
+        assert!(parse_docker_engines("a=/run/a.sock").is_err());
+    }
 }

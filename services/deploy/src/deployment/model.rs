@@ -326,8 +326,20 @@ pub fn validate_template(template: &DeploymentTemplate, field: &str) -> Result<(
     Ok(())
 }
 
-/// Checks an OCI reference pinned by digest: `name[:tag]@sha256:<64 hex>`.
+/// Checks an OCI reference pinned by digest: `name[:tag]@sha256:<64 hex>`, or a bare
+/// image id `sha256:<64 hex>` (an image already on the engines of a single-machine
+/// Docker runtime, e.g. one made by `docker import`).
 pub fn validate_image_uri(uri: &str, field: &str) -> Result<(), ApiError> {
+    let is_digest = |d: &str| {
+        let hex = d.strip_prefix("sha256:").unwrap_or("");
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
+    if is_digest(uri) {
+        return Ok(());
+    }
     let Some((name, digest)) = uri.rsplit_once('@') else {
         return Err(ApiError::invalid_field(
             field,
@@ -548,10 +560,10 @@ pub fn new_revision(
         Some(deployment_template::ImageSource::ImageUri(uri)) => uri.clone(),
         _ => String::new(),
     };
-    let image_digest = image_uri
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_default();
+    let image_digest = match image_uri.rsplit_once('@') {
+        Some((_, digest)) => digest.to_string(),
+        None => image_uri.clone(),
+    };
     let display_name = match previous {
         None => format!("image {}", short_image(&image_uri)),
         Some(previous) => describe_change(previous, &template, &image_uri),
