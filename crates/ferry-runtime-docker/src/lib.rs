@@ -33,4 +33,4 @@ pub mod testing;
 
 pub use convert::{RUNTIME_NAMESPACE_LABEL, container_name};
 pub use error::DockerError;
-pub use runtime::{DockerRuntime, EngineConfig, PROBES_LABEL};
+pub use runtime::{DEFAULT_DRAIN, DockerRuntime, EngineConfig, PROBES_LABEL};

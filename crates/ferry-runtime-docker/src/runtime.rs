@@ -1,6 +1,6 @@
 //! [`DockerRuntime`]: the [`Runtime`] implementation over the configured engines.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,7 +79,16 @@ pub(crate) struct Inner {
     groups: Mutex<BTreeSet<(String, String, String)>>,
     pub(crate) events: broadcast::Sender<RuntimeEvent>,
     pub(crate) background: Mutex<Vec<JoinHandle<()>>>,
+    /// Containers leaving their group: reported Terminating (not ready, not live) for
+    /// `drain` before they are stopped, so that clients and proxies that follow readiness
+    /// stop sending them work first.
+    draining: Mutex<HashSet<String>>,
+    drain: Duration,
 }
+
+/// How long an instance removed by a scale-in or a rollout stays up, unready, before it
+/// is stopped (see [`DockerRuntime::with_drain`]).
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(2);
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -261,8 +270,19 @@ impl DockerRuntime {
                 groups: Mutex::default(),
                 events: broadcast::channel(1024).0,
                 background: Mutex::default(),
+                draining: Mutex::default(),
+                drain: DEFAULT_DRAIN,
             }),
         })
+    }
+
+    /// Sets how long a removed instance stays up, unready, before it is stopped (default
+    /// [`DEFAULT_DRAIN`]; zero stops it at once).
+    pub fn with_drain(mut self, drain: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.drain = drain;
+        }
+        self
     }
 
     /// How many probers run now (for tests and metrics).
@@ -423,6 +443,12 @@ impl Inner {
                 }
             }
             (None, _) => {}
+        }
+        if status.phase == InstancePhase::Running
+            && lock(&self.draining).contains(&status.runtime_id)
+        {
+            status.phase = InstancePhase::Terminating;
+            status.reason = "DRAINING".into();
         }
         if status.phase != InstancePhase::Running {
             status.ready = false;
@@ -971,13 +997,14 @@ impl Runtime for DockerRuntime {
             })
             .collect();
         ended.sort_by(|a, b| b.created.cmp(&a.created));
-        let mut removals: Vec<(usize, String, Duration)> = ended
+        let removals: Vec<(usize, String, Duration)> = ended
             .iter()
             .skip(KEPT_ENDED)
             .map(|s| (s.engine, s.status.runtime_id.clone(), Duration::ZERO))
             .collect();
 
         // Extras: unready first, then the newest.
+        let mut drains: Vec<(usize, String, Duration)> = Vec::new();
         let mut live: Vec<&Seen> = group.iter().filter(|s| s.status.is_live()).collect();
         let live_count = live.len();
         if live_count > replicas as usize {
@@ -988,8 +1015,25 @@ impl Runtime for DockerRuntime {
                     .then_with(|| b.created.cmp(&a.created))
             });
             for s in live.iter().take(live_count - replicas as usize) {
-                removals.push((s.engine, s.status.runtime_id.clone(), s.grace));
+                drains.push((s.engine, s.status.runtime_id.clone(), s.grace));
             }
+        }
+        // Extras leave through a drain: unready at once, stopped in the background.
+        for (engine, id, grace) in drains {
+            if !lock(&inner.draining).insert(id.clone()) {
+                continue;
+            }
+            let this = inner.clone();
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(this.drain).await;
+                if let Err(error) = this.remove(engine, &id, grace).await {
+                    tracing::warn!(container = %id, %error, "cannot remove a drained container");
+                }
+                lock(&this.draining).remove(&id);
+            });
+            let mut background = lock(&inner.background);
+            background.retain(|task| !task.is_finished());
+            background.push(task);
         }
         let removed = futures::future::join_all(
             removals

@@ -206,7 +206,69 @@ async fn deploy_roll_out_and_repair_on_docker() {
         assert!(body.contains("version=v1"), "{body}");
     }
 
-    // Roll out v2: every instance ends up answering v2.
+    // Roll out v2 while a client keeps calling the ready instances (it refreshes the
+    // list from the API every 50 ms, as a proxy following readiness would): no request
+    // may fail, and the answers move from v1 to v2.
+    let load_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let targets = Arc::new(std::sync::Mutex::new(
+        instances
+            .iter()
+            .map(|i| i.ports[0].host_port)
+            .collect::<Vec<i32>>(),
+    ));
+    let refresher = {
+        let (channel, name, targets, load_stop) = (
+            channel.clone(),
+            name.clone(),
+            targets.clone(),
+            load_stop.clone(),
+        );
+        tokio::spawn(async move {
+            while !load_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let ports: Vec<i32> = ready_instances(&channel, &name)
+                    .await
+                    .iter()
+                    .map(|i| i.ports[0].host_port)
+                    .collect();
+                if !ports.is_empty() {
+                    *targets.lock().unwrap() = ports;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let client = {
+        let (targets, load_stop) = (targets.clone(), load_stop.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failed, mut v1, mut v2, mut n) =
+                (0u32, Vec::new(), 0u32, 0u32, 0usize);
+            while !load_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let port = {
+                    let targets = targets.lock().unwrap();
+                    targets[n % targets.len()]
+                };
+                n += 1;
+                match http_get(port, "/").await {
+                    Ok(body) if body.starts_with("HTTP/1.1 200") => {
+                        ok += 1;
+                        if body.contains("version=v1") {
+                            v1 += 1
+                        }
+                        if body.contains("version=v2") {
+                            v2 += 1
+                        }
+                    }
+                    Ok(body) => failed.push(format!(
+                        "port {port}: {}",
+                        body.lines().next().unwrap_or("")
+                    )),
+                    Err(error) => failed.push(format!("port {port}: {error}")),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (ok, failed, v1, v2)
+        })
+    };
     let started = Instant::now();
     let update = DeploymentServiceClient::new(channel.clone())
         .update_deployment(UpdateDeploymentRequest {
@@ -228,9 +290,23 @@ async fn deploy_roll_out_and_repair_on_docker() {
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
     );
+    let rollout_time = started.elapsed();
+    // Keep calling through the drain of the last old instance.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    load_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed, v1, v2) = client.await.unwrap();
+    refresher.await.unwrap();
     println!(
-        "rolling update of 3 instances on docker: {:?}",
-        started.elapsed()
+        "rolling update of 3 instances on docker: {rollout_time:?}; {ok} requests answered (v1 {v1}, v2 {v2}), {} failed",
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "requests failed during the rollout: {failed:?}"
+    );
+    assert!(
+        v1 > 0 && v2 > 0,
+        "the answers did not move from v1 to v2 (v1 {v1}, v2 {v2})"
     );
     let instances = ready_instances(&channel, &name).await;
     assert_eq!(instances.len(), 3);
@@ -270,6 +346,52 @@ async fn deploy_roll_out_and_repair_on_docker() {
             .unwrap();
         assert!(body.ends_with("v2"), "{body}");
     }
+
+    // v3 crashes at start: the rollout rolls back to r2 by itself.
+    let mut crashing = template(&image_id, "v3");
+    crashing.env.push(EnvVar {
+        name: "CRASH".into(),
+        source: Some(env_var::Source::Value("1".into())),
+    });
+    let update = DeploymentServiceClient::new(channel.clone())
+        .update_deployment(UpdateDeploymentRequest {
+            deployment: Some(Deployment {
+                name: name.clone(),
+                template: Some(crashing),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["template".into()],
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let started = Instant::now();
+    let done = wait(&channel, update).await;
+    let Some(operation::Result::Error(error)) = &done.result else {
+        panic!("the crashing rollout succeeded: {done:?}");
+    };
+    assert!(error.message.contains("rolled back"), "{error:?}");
+    println!(
+        "crashing v3 detected and rolled back in {:?}",
+        started.elapsed()
+    );
+    let deployment = DeploymentServiceClient::new(channel.clone())
+        .get_deployment(GetDeploymentRequest { name: name.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deployment.current_revision, format!("{name}/revisions/r2"));
+    let instances = ready_instances(&channel, &name).await;
+    assert_eq!(instances.len(), 3);
+    assert!(
+        instances
+            .iter()
+            .all(|i| i.revision.ends_with("/revisions/r2")),
+        "{instances:?}"
+    );
 
     // Clean up once the service (and its controllers) stopped: the namespace's
     // containers and network go with it.

@@ -254,10 +254,21 @@ impl Reconciler for DeploymentReconciler {
         if !frozen {
             writes.groups.groups = plan.groups.clone();
         }
-        writes
-            .groups
-            .groups
-            .retain(|revision, size| *size > 0 && !revision.is_empty());
+        writes.groups.groups.retain(|revision, size| {
+            // A group shrunk to 0 stays recorded while its last instances drain (the
+            // runtime keeps them up, unready, for a moment); it is deleted once none
+            // runs.
+            let draining = instances.iter().any(|i| {
+                &i.revision == revision
+                    && matches!(
+                        i.phase,
+                        InstancePhase::Pending
+                            | InstancePhase::Running
+                            | InstancePhase::Terminating
+                    )
+            });
+            !revision.is_empty() && (*size > 0 || draining)
+        });
 
         // Rollout transitions.
         if let Some(r) = rollout.as_mut() {
