@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs Ferry's whole test suite on this machine: installs what it needs (deploy/dev/setup.sh),
-# starts a private etcd on loopback for the tests that share one and two private Docker engines
-# (two hosts for the Docker runtime's zone tests), runs every test, stops them all.
+# starts a private etcd on loopback for the tests that share one, a Kubernetes test control
+# plane on it (deploy/dev/kube), and two private Docker engines (two hosts for the Docker
+# runtime's zone tests), runs every test, stops them all.
 # Tests that need their own etcd processes (3-member clusters, compaction) or their own
 # Docker engine (an engine that stops answering) start them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . deploy/dev/lib.sh
+. deploy/dev/kube/for-tests.sh
 deploy/dev/setup.sh
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ferry-target}
 work=$(mktemp -d /tmp/ferry-test.XXXXXX)
 cleanup() {
+  kube_test_stop || true
   # Each engine's containers are removed before it stops (stop_dockerd).
   for engine in "$work/docker1" "$work/docker2"; do
     stop_dockerd "$engine" || true
@@ -29,6 +32,11 @@ client=$(free_port); peer=$(free_port)
 start_etcd "$work/etcd" "$client" "$peer"
 export FERRY_ETCD_ENDPOINTS="127.0.0.1:$client"
 echo "test: etcd on $FERRY_ETCD_ENDPOINTS"
+
+# A real Kubernetes control plane (kube-apiserver, controller manager, scheduler, kwok's
+# simulated nodes in two zones) on that etcd, built once from the Go module proxy.
+kube_test_start "$work/kube" "$FERRY_ETCD_ENDPOINTS"
+echo "test: kubernetes at $FERRY_TEST_KUBECONFIG"
 
 # Two Docker engines side by side, with address pools that never overlap.
 start_dockerd "$work/docker1" 1

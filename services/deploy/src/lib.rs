@@ -71,7 +71,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let runtimes = runtimes::from_env(&env)?;
+    let runtimes = runtimes::from_env(&env).await?;
     run_with(config, runtimes, listener, shutdown).await
 }
 

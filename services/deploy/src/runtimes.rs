@@ -86,11 +86,25 @@ pub fn parse_docker_engines(value: &str) -> anyhow::Result<Vec<EngineEntry>> {
     Ok(engines)
 }
 
-/// The runtimes the environment names:
+/// The runtimes the environment names, in this order (the first is the default for new
+/// namespaces):
+/// - `FERRY_KUBECONFIG`: a Kubernetes runtime named `kubernetes` on the cluster of that
+///   kubeconfig file (its current context); `FERRY_KUBE_IN_CLUSTER=1` instead uses the
+///   service account of the pod the deploy service runs in;
 /// - `FERRY_DOCKER_ENGINES` (see [`parse_docker_engines`]): a Docker runtime named
 ///   `docker` over those engines.
-pub fn from_env(env: &std::collections::HashMap<String, String>) -> anyhow::Result<Runtimes> {
+pub async fn from_env(env: &std::collections::HashMap<String, String>) -> anyhow::Result<Runtimes> {
     let mut runtimes: Vec<Arc<dyn Runtime>> = Vec::new();
+    if let Some(path) = env.get("FERRY_KUBECONFIG").filter(|v| !v.trim().is_empty()) {
+        let runtime = ferry_runtime_kube::KubeRuntime::from_kubeconfig("kubernetes", path)
+            .await
+            .map_err(|e| anyhow::anyhow!("FERRY_KUBECONFIG: {e}"))?;
+        runtimes.push(Arc::new(runtime));
+    } else if env.get("FERRY_KUBE_IN_CLUSTER").is_some_and(|v| v == "1") {
+        let runtime = ferry_runtime_kube::KubeRuntime::in_cluster("kubernetes")
+            .map_err(|e| anyhow::anyhow!("FERRY_KUBE_IN_CLUSTER: {e}"))?;
+        runtimes.push(Arc::new(runtime));
+    }
     if let Some(value) = env
         .get("FERRY_DOCKER_ENGINES")
         .filter(|v| !v.trim().is_empty())
