@@ -47,10 +47,23 @@ start_etcd "$state/etcd" "$etcd_port" "$((etcd_port + 1))"
 export FERRY_ETCD_ENDPOINTS="127.0.0.1:$etcd_port"
 echo "up: etcd on $FERRY_ETCD_ENDPOINTS (data in $state/etcd)"
 
+# The key secrets are encrypted with (kept in the state directory, readable by its owner
+# only; every replica of a real installation gets the same FERRY_SECRETS_KEY).
+key_file="$state/secrets.key"
+if [ ! -s "$key_file" ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 >"$key_file")
+fi
+FERRY_SECRETS_KEY=$(cat "$key_file")
+export FERRY_SECRETS_KEY
+
 # The deploy service's runtime: a private local Docker engine, one host of region `local`.
 start_dockerd "$state/docker" 3
 export FERRY_DOCKER_ENGINES="local=$DOCKER_SOCKET@local/local-1"
 echo "up: docker engine at $DOCKER_SOCKET (the deploy service's runtime \"docker\")"
+
+# The gateway authenticates every call (FERRY_AUTH=disabled turns that off). Its first
+# start writes the bootstrap admin token, readable only by you, to this file.
+export FERRY_BOOTSTRAP_TOKEN_FILE=${FERRY_BOOTSTRAP_TOKEN_FILE:-$state/bootstrap-token}
 
 port=$base
 for service in gateway build deploy catalog storage routing; do
@@ -59,6 +72,12 @@ for service in gateway build deploy catalog storage routing; do
   echo "up: ferry-$service on 127.0.0.1:$port (log $state/logs/$service.log)"
   port=$((port + 1))
 done
+if [ "${FERRY_AUTH:-enabled}" = disabled ]; then
+  echo "up: authentication is DISABLED (FERRY_AUTH=disabled)"
+else
+  echo "up: bootstrap admin token (first start only): $FERRY_BOOTSTRAP_TOKEN_FILE"
+  echo "up:   call with: -H \"authorization: Bearer \$(cat $FERRY_BOOTSTRAP_TOKEN_FILE)\""
+fi
 echo "up: Ferry is running; Ctrl-C stops it"
 wait -n "${pids[@]}" || true
 if [ "$stopping" = 0 ]; then

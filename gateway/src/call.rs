@@ -125,6 +125,40 @@ pub fn has_non_empty_field(message: &[u8], number: u32) -> bool {
     false
 }
 
+/// The bytes of the first length-delimited field `number` at the top level of the
+/// protobuf `message` (a `string` or an embedded message); `None` when absent or
+/// malformed.
+pub fn length_delimited_field(message: &[u8], number: u32) -> Option<&[u8]> {
+    let mut rest = message;
+    while !rest.is_empty() {
+        let key = read_varint(&mut rest)?;
+        let skip = match key & 0x7 {
+            0 => {
+                read_varint(&mut rest)?;
+                0
+            }
+            1 => 8,
+            2 => {
+                let length = usize::try_from(read_varint(&mut rest)?).ok()?;
+                if rest.len() < length {
+                    return None;
+                }
+                if key >> 3 == u64::from(number) {
+                    return Some(&rest[..length]);
+                }
+                length
+            }
+            5 => 4,
+            _ => return None,
+        };
+        if rest.len() < skip {
+            return None;
+        }
+        rest = &rest[skip..];
+    }
+    None
+}
+
 fn read_varint(buffer: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for (index, byte) in buffer.iter().enumerate().take(10) {

@@ -9,6 +9,8 @@ use ferry_kit::error::ApiError;
 use ferry_proto::ferry::common::v1::ErrorReason;
 use tonic::Code;
 
+use crate::auth::model::AuthFailure;
+
 /// The error domain of the gateway.
 pub const DOMAIN: &str = "gateway.ferry.dev";
 
@@ -51,6 +53,20 @@ pub enum GatewayError {
     /// The client's request body broke off before it was complete.
     #[error("the request was cancelled before it was complete")]
     RequestBroken,
+    /// The call carries no valid token.
+    #[error("unauthenticated: {}", crate::auth::layer::failure_text(*.failure))]
+    Unauthenticated {
+        /// Why.
+        failure: crate::auth::model::AuthFailure,
+    },
+    /// The caller lacks the permission the method needs for the resource.
+    #[error("permission denied: the caller lacks {permission} for {}", if resource.is_empty() { "the platform" } else { resource.as_str() })]
+    PermissionDenied {
+        /// The permission the method needs.
+        permission: String,
+        /// The resource the call targets (empty: platform-wide).
+        resource: String,
+    },
 }
 
 impl From<GatewayError> for ApiError {
@@ -85,6 +101,26 @@ impl From<GatewayError> for ApiError {
             GatewayError::RequestBroken => {
                 ApiError::new(Code::Cancelled, ErrorReason::Unspecified, message)
             }
+            GatewayError::Unauthenticated { failure } => {
+                let reason = match failure {
+                    AuthFailure::Revoked => ErrorReason::TokenRevoked,
+                    AuthFailure::Missing
+                    | AuthFailure::Invalid
+                    | AuthFailure::Expired
+                    | AuthFailure::OwnerDisabled => ErrorReason::Unauthenticated,
+                };
+                ApiError::new(Code::Unauthenticated, reason, message)
+            }
+            GatewayError::PermissionDenied {
+                permission,
+                resource,
+            } => ApiError::new(
+                Code::PermissionDenied,
+                ErrorReason::PermissionDenied,
+                message,
+            )
+            .with_metadata("permission", permission)
+            .with_metadata("resource", resource),
         }
         .with_domain(DOMAIN)
     }

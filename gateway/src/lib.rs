@@ -1,9 +1,10 @@
 //! Ferry's gateway: the platform's one front door for every `ferry.*.v1` service.
 //!
-//! It serves `ferry.auth.v1` itself (UNIMPLEMENTED, with an `ErrorInfo` of reason
-//! `NOT_IMPLEMENTED`, until a later release), and forwards every other call to a live
-//! instance of the owning service:
+//! It serves `ferry.auth.v1` itself, and forwards every other call to a live instance
+//! of the owning service; every `ferry.*.v1` call, served or forwarded, first passes
+//! [`auth`] (authentication, authorization, then audit):
 //!
+//! - [`auth`] checks the caller's token and permission and records mutating calls;
 //! - [`discovery`] keeps a table of the registered instances, following etcd;
 //! - [`routing`] says which service owns a path;
 //! - [`balance`] chooses an instance and decides when a retry is safe;
@@ -21,8 +22,10 @@
 //!    forwarded, and adds `ErrorInfo` (domain `gateway.ferry.dev`) to bare UNIMPLEMENTED
 //!    answers. Forwarded errors already carry their service's `ErrorInfo` and pass as
 //!    they are;
-//! 4. tonic's routes: health, reflection and `ferry.auth.v1`, served here;
-//! 5. the routes' fallback, [`proxy::Proxy`], for every path no local route matches.
+//! 4. tonic's routes: health and reflection (open), and `ferry.auth.v1` behind
+//!    [`auth::layer::Authed`];
+//! 5. the routes' fallback, [`proxy::Proxy`] behind [`auth::layer::Authed`], for every
+//!    path no local route matches.
 //!
 //! Forwarding is the routes' fallback rather than a dispatcher wrapped around them
 //! because the local services are then matched exactly as in every other service (same
@@ -33,6 +36,7 @@
 //! [`ferry_kit::server::serve_with_fallback`] and not on `ferry_ops::serve`: a local
 //! Operations API would shadow the forwarding of `ferry.common.v1.OperationsService`.
 
+pub mod auth;
 pub mod balance;
 pub mod call;
 pub mod discovery;
@@ -41,22 +45,19 @@ pub mod proxy;
 pub mod routing;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ferry_kit::config::ServiceConfig;
 use ferry_kit::server::ServiceSpec;
-use ferry_proto::ferry::auth::v1::audit_service_server::{AuditService, AuditServiceServer};
-use ferry_proto::ferry::auth::v1::role_binding_service_server::{
-    RoleBindingService, RoleBindingServiceServer,
-};
-use ferry_proto::ferry::auth::v1::role_service_server::{RoleService, RoleServiceServer};
-use ferry_proto::ferry::auth::v1::service_account_service_server::{
-    ServiceAccountService, ServiceAccountServiceServer,
-};
-use ferry_proto::ferry::auth::v1::token_service_server::{TokenService, TokenServiceServer};
-use ferry_proto::ferry::auth::v1::user_service_server::{UserService, UserServiceServer};
+use ferry_proto::ferry::auth::v1::audit_service_server::AuditServiceServer;
+use ferry_proto::ferry::auth::v1::role_binding_service_server::RoleBindingServiceServer;
+use ferry_proto::ferry::auth::v1::role_service_server::RoleServiceServer;
+use ferry_proto::ferry::auth::v1::service_account_service_server::ServiceAccountServiceServer;
+use ferry_proto::ferry::auth::v1::token_service_server::TokenServiceServer;
+use ferry_proto::ferry::auth::v1::user_service_server::UserServiceServer;
 use tokio::net::TcpListener;
 
+use crate::auth::layer::{AuthShared, Authed};
 use crate::call::Methods;
 use crate::proxy::{Proxy, ProxyOptions};
 
@@ -77,66 +78,76 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Runs the gateway on `listener` until `shutdown` completes.
+/// Runs the gateway on `listener` until `shutdown` completes, with the auth settings
+/// of the process environment ([`auth::AuthConfig::from_env`]).
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let auth_config = auth::AuthConfig::from_env(&env)?;
+    run_with_auth(config, auth_config, listener, shutdown).await
+}
+
+/// [`run`] with explicit auth settings.
+pub async fn run_with_auth(
+    config: ServiceConfig,
+    auth_config: auth::AuthConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let methods = Arc::new(Methods::ferry()?);
+    // The routes are built first; the fallback (the proxy) shares their auth layer.
+    let started: Arc<OnceLock<Arc<AuthShared>>> = Arc::new(OnceLock::new());
+    let for_proxy = started.clone();
+    let auth_methods = methods.clone();
     ferry_kit::server::serve_with_fallback(
         spec(),
         config,
         listener,
         shutdown,
-        |_host, routes| {
+        move |host, routes| {
+            let auth::Auth { shared, api } = auth::start(host, &auth_config, auth_methods)?;
             routes
-                .add_service(TokenServiceServer::new(NotYetServed))
-                .add_service(UserServiceServer::new(NotYetServed))
-                .add_service(ServiceAccountServiceServer::new(NotYetServed))
-                .add_service(RoleServiceServer::new(NotYetServed))
-                .add_service(RoleBindingServiceServer::new(NotYetServed))
-                .add_service(AuditServiceServer::new(NotYetServed));
+                .add_service(Authed::new(TokenServiceServer::new(api.clone()), shared.clone()))
+                .add_service(Authed::new(UserServiceServer::new(api.clone()), shared.clone()))
+                .add_service(Authed::new(
+                    ServiceAccountServiceServer::new(api.clone()),
+                    shared.clone(),
+                ))
+                .add_service(Authed::new(RoleServiceServer::new(api.clone()), shared.clone()))
+                .add_service(Authed::new(
+                    RoleBindingServiceServer::new(api.clone()),
+                    shared.clone(),
+                ))
+                .add_service(Authed::new(AuditServiceServer::new(api), shared.clone()));
+            let _ = started.set(shared);
             Ok(())
         },
-        |host| {
+        move |host| {
+            let shared = for_proxy
+                .get()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("the auth layer was not started"))?;
             // The table follows etcd until the host stops (after the drain), so calls
             // still in flight during the drain can retry on another instance.
             let (table, follow) =
                 discovery::watch_registrations(host.store.clone(), host.stopping.clone());
             host.spawn(follow);
-            Ok(Proxy::new(
-                table,
-                methods,
-                ProxyOptions::default(),
-                host.draining.clone(),
+            Ok(Authed::new(
+                Proxy::new(
+                    table,
+                    methods,
+                    ProxyOptions::default(),
+                    host.draining.clone(),
+                ),
+                shared,
             ))
         },
     )
     .await
 }
-
-/// Answers UNIMPLEMENTED for every method: the generated default of each trait method.
-#[derive(Clone, Copy, Debug, Default)]
-struct NotYetServed;
-
-#[tonic::async_trait]
-impl TokenService for NotYetServed {}
-
-#[tonic::async_trait]
-impl UserService for NotYetServed {}
-
-#[tonic::async_trait]
-impl ServiceAccountService for NotYetServed {}
-
-#[tonic::async_trait]
-impl RoleService for NotYetServed {}
-
-#[tonic::async_trait]
-impl RoleBindingService for NotYetServed {}
-
-#[tonic::async_trait]
-impl AuditService for NotYetServed {}
 
 #[cfg(test)]
 mod tests {

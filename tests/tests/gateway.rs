@@ -200,7 +200,8 @@ async fn errors_come_from_the_service_that_raised_them() {
         "gateway.ferry.dev",
     );
 
-    // The gateway's own API is answered locally.
+    // The gateway's own API is answered locally (authentication is off in this test:
+    // the harness starts gateways with FERRY_AUTH=disabled unless told otherwise).
     let status = TokenServiceClient::new(channel.clone())
         .get_token(GetTokenRequest {
             name: "tokens/t".into(),
@@ -209,8 +210,8 @@ async fn errors_come_from_the_service_that_raised_them() {
         .unwrap_err();
     assert_error(
         &status,
-        Code::Unimplemented,
-        "NOT_IMPLEMENTED",
+        Code::NotFound,
+        "RESOURCE_NOT_FOUND",
         "gateway.ferry.dev",
     );
 

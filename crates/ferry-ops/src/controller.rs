@@ -7,13 +7,16 @@
 //! 2. once leader, list the prefix and queue every key the reconciler wants: this is how
 //!    work a dead leader left half done is resumed;
 //! 3. watch the prefix and queue every changed key (a compaction re-lists);
-//! 4. reconcile queued keys one at a time; [`Action::RequeueAfter`] and errors schedule
-//!    the key again (errors with exponential backoff, capped);
+//! 4. reconcile due keys, up to [`MAX_IN_FLIGHT`] different keys at once but never one
+//!    key twice at once (a key that changes while reconciling is reconciled again right
+//!    after), so one slow key (a runtime call waiting on a dead host) does not hold up
+//!    the others; [`Action::RequeueAfter`] and errors schedule the key again (errors with
+//!    exponential backoff, capped);
 //! 5. on losing leadership, stop at once and campaign again; on stop, resign.
 //!
 //! Reconcile must be idempotent: it may run again for a key after a crash at any point.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +38,7 @@ pub enum Action {
 }
 
 /// What a reconcile call gets besides the key.
+#[derive(Clone)]
 pub struct ReconcileContext {
     /// The store.
     pub store: Arc<dyn Store>,
@@ -75,6 +79,19 @@ pub struct Controller<R> {
     identity: String,
     lease_ttl: Duration,
     triggers: Option<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<String>>>,
+}
+
+/// Most keys reconciled at the same time by one controller.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// How one reconcile task ended.
+enum Outcome {
+    /// The key could not be read; try again soon.
+    ReadFailed(String),
+    /// The key is not wanted (anymore).
+    NotWanted,
+    /// The reconciler's verdict.
+    Reconciled(Result<Action, ApiError>),
 }
 
 /// Largest delay between retries of a failing key.
@@ -151,6 +168,11 @@ impl<R: Reconciler> Controller<R> {
         let mut scheduled: HashMap<String, (Instant, u64)> = HashMap::new();
         let mut failures: HashMap<String, u32> = HashMap::new();
         let mut sequence = 0u64;
+        // Reconciles running now (aborted with the set when leadership ends), their keys,
+        // and keys that became due again meanwhile.
+        let mut in_flight: tokio::task::JoinSet<(String, Outcome)> = tokio::task::JoinSet::new();
+        let mut running: HashSet<String> = HashSet::new();
+        let mut dirty: HashSet<String> = HashSet::new();
         let mut triggers = match &self.triggers {
             Some(triggers) => Some(triggers.lock().await),
             None => None,
@@ -208,44 +230,61 @@ impl<R: Reconciler> Controller<R> {
                 Some(key) = next_trigger(&mut triggers) => {
                     schedule(&mut due, &mut scheduled, key, Instant::now());
                 }
-                _ = sleep_until_opt(next_due) => {
-                    let Some((slot, key)) = due.pop_first() else { continue };
-                    scheduled.remove(&key);
-                    let _ = slot;
-                    let kv = match self.store.get(&key).await {
-                        Ok(kv) => kv,
-                        Err(error) => {
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    let Ok((key, outcome)) = joined else { continue };
+                    running.remove(&key);
+                    let now = Instant::now();
+                    match outcome {
+                        Outcome::ReadFailed(error) => {
                             tracing::warn!(controller = name, key, %error, "cannot read key; retrying");
-                            schedule(&mut due, &mut scheduled, key, Instant::now() + Duration::from_millis(500));
-                            continue;
+                            schedule(&mut due, &mut scheduled, key.clone(), now + Duration::from_millis(500));
                         }
-                    };
-                    if kv.as_ref().is_some_and(|kv| !self.reconciler.wants(kv)) {
-                        failures.remove(&key);
-                        continue;
-                    }
-                    let span = tracing::info_span!("reconcile", controller = name, key = %key);
-                    let result = tracing::Instrument::instrument(
-                        self.reconciler.reconcile(context, &key, kv),
-                        span,
-                    )
-                    .await;
-                    match result {
-                        Ok(Action::Done) => {
+                        Outcome::NotWanted | Outcome::Reconciled(Ok(Action::Done)) => {
                             failures.remove(&key);
                         }
-                        Ok(Action::RequeueAfter(delay)) => {
+                        Outcome::Reconciled(Ok(Action::RequeueAfter(delay))) => {
                             failures.remove(&key);
-                            schedule(&mut due, &mut scheduled, key, Instant::now() + delay);
+                            schedule(&mut due, &mut scheduled, key.clone(), now + delay);
                         }
-                        Err(error) => {
+                        Outcome::Reconciled(Err(error)) => {
                             let attempts = failures.entry(key.clone()).or_insert(0);
                             *attempts += 1;
                             let delay = backoff(*attempts);
                             tracing::warn!(controller = name, key, error = %error, retry_in = ?delay, "reconcile failed");
-                            schedule(&mut due, &mut scheduled, key, Instant::now() + delay);
+                            schedule(&mut due, &mut scheduled, key.clone(), now + delay);
                         }
                     }
+                    if dirty.remove(&key) {
+                        // It changed (or was due) while being reconciled: look again now.
+                        schedule(&mut due, &mut scheduled, key, now);
+                    }
+                }
+                _ = sleep_until_opt(next_due), if in_flight.len() < MAX_IN_FLIGHT => {
+                    let Some((_, key)) = due.pop_first() else { continue };
+                    scheduled.remove(&key);
+                    if running.contains(&key) {
+                        dirty.insert(key);
+                        continue;
+                    }
+                    running.insert(key.clone());
+                    let (reconciler, store, context) =
+                        (self.reconciler.clone(), self.store.clone(), context.clone());
+                    in_flight.spawn(async move {
+                        let kv = match store.get(&key).await {
+                            Ok(kv) => kv,
+                            Err(error) => return (key, Outcome::ReadFailed(error.to_string())),
+                        };
+                        if kv.as_ref().is_some_and(|kv| !reconciler.wants(kv)) {
+                            return (key, Outcome::NotWanted);
+                        }
+                        let span = tracing::info_span!("reconcile", controller = reconciler.name(), key = %key);
+                        let result = tracing::Instrument::instrument(
+                            reconciler.reconcile(&context, &key, kv),
+                            span,
+                        )
+                        .await;
+                        (key, Outcome::Reconciled(result))
+                    });
                 }
             }
         }

@@ -12,6 +12,9 @@ use crate::DockerError;
 
 /// Deadline of one ordinary engine call.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deadline of reads (list, inspect, info, stats): an engine that stops answering in the
+/// middle of a read must not hold the caller (a controller listing every engine) longer.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// Deadline of a ping: how fast an engine that does not answer is noticed.
 pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// The oldest API the adapter speaks (dockerd 20.10); newer engines negotiate down to

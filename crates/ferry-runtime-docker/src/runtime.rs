@@ -27,7 +27,7 @@ use crate::DockerError;
 use crate::convert::{
     self, HostInfo, RUNTIME_NAMESPACE_LABEL, container_name, instance_status, new_instance_id,
 };
-use crate::engine::{CALL_TIMEOUT, Engine};
+use crate::engine::{CALL_TIMEOUT, Engine, READ_TIMEOUT};
 use crate::probe::{Health, ProbeTarget, ProberHost, Probes, run_prober};
 
 /// Label holding the probes of a container (JSON), so that any adapter instance can run
@@ -315,7 +315,7 @@ impl Inner {
         let e = &self.engines[engine];
         e.ping().await?;
         let summaries = e
-            .call("list containers", CALL_TIMEOUT, |d| async move {
+            .call("list containers", READ_TIMEOUT, |d| async move {
                 d.list_containers(Some(ListContainersOptions {
                     all: true,
                     filters: Some(label_filter(&[(labels::MANAGED, "true")])),
@@ -375,7 +375,7 @@ impl Inner {
         match self.engines[engine]
             .call(
                 format!("inspect container {container}"),
-                CALL_TIMEOUT,
+                READ_TIMEOUT,
                 |d| async move {
                     d.inspect_container(&id, None::<InspectContainerOptions>)
                         .await
@@ -601,7 +601,7 @@ impl Inner {
         let e = &self.engines[engine];
         let name = runtime_namespace.to_string();
         let networks = e
-            .call("list networks", CALL_TIMEOUT, |d| async move {
+            .call("list networks", READ_TIMEOUT, |d| async move {
                 d.list_networks(Some(ListNetworksOptions {
                     filters: Some(HashMap::from([("name".to_string(), vec![name])])),
                 }))
@@ -1048,11 +1048,31 @@ impl Runtime for DockerRuntime {
         // Missing instances, placed one by one so that the counts stay true.
         let mut networks_ready = BTreeSet::new();
         let mut creations = Vec::new();
+        // Spread the group: prefer the hosts holding the fewest of its instances, then the
+        // least loaded (a lost host then takes as few of the group as possible).
+        let mut group_counts: HashMap<String, u32> = HashMap::new();
+        for s in group.iter().filter(|s| s.status.is_live()) {
+            *group_counts.entry(s.status.host.clone()).or_default() += 1;
+        }
         for _ in live_count..replicas as usize {
-            let host = choose_host(&hosts, &spec.placement)
+            let mut placement = spec.placement.clone();
+            let fewest = hosts
+                .iter()
+                .filter(|h| h.state == HostState::Ready)
+                .map(|h| group_counts.get(&h.name).copied().unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            placement.avoid_hosts.extend(
+                hosts
+                    .iter()
+                    .filter(|h| group_counts.get(&h.name).copied().unwrap_or(0) > fewest)
+                    .map(|h| h.name.clone()),
+            );
+            let host = choose_host(&hosts, &placement)
                 .map_err(|e| DockerError::Unschedulable(e.0))?
                 .name
                 .clone();
+            *group_counts.entry(host.clone()).or_default() += 1;
             let engine = hosts
                 .iter()
                 .position(|h| h.name == host)
@@ -1202,7 +1222,7 @@ impl Runtime for DockerRuntime {
         let stats = self.inner.engines[engine]
             .call(
                 format!("stats of {instance}"),
-                CALL_TIMEOUT,
+                READ_TIMEOUT,
                 |d| async move {
                     // Not one-shot: the engine samples twice, a second apart, so that the
                     // CPU delta covers a real interval.
@@ -1298,7 +1318,7 @@ impl Runtime for DockerRuntime {
                 let info = async {
                     e.ping().await?;
                     let info = e
-                        .call("info", CALL_TIMEOUT, |d| async move { d.info().await })
+                        .call("info", READ_TIMEOUT, |d| async move { d.info().await })
                         .await?;
                     let view = inner.view(index, None).await?;
                     Ok::<_, DockerError>((info, view.live_count))

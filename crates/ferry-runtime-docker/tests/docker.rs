@@ -656,6 +656,7 @@ async fn zone_affinity_places_instances_on_the_asked_engine() {
             region: Some("local".into()),
             zone: Some(zone.into()),
             avoid_hosts: vec![],
+            excluded_hosts: vec![],
         };
         runtime.apply_group(&group, 2).await.unwrap();
         let ready = ready_instances(&runtime, &rns, deployment, 2).await;

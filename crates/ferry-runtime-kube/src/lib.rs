@@ -18,7 +18,8 @@
 //!   them (`secretKeyRef`, a Secret volume mounted file by file). Plain env stays plain.
 //! - Placement is required node affinity on `topology.kubernetes.io/region` / `zone`, a
 //!   preference against `avoid_hosts`, and a soft spread over zones. Probes are kubelet
-//!   probes. Hosts are nodes.
+//!   probes. Hosts are nodes; cordoning a host cordons its node
+//!   ([`Runtime::set_host_schedulable`]), so `Placement::excluded_hosts` is not needed here.
 //! - `apply_group` returns the group's pods as listed right after the apply: a new group
 //!   shows its pods once the ReplicaSet controller has created them (a later
 //!   `list_instances`). A group being deleted (foreground: the ReplicaSet waits for its
@@ -500,6 +501,31 @@ impl Runtime for KubeRuntime {
             .collect();
         hosts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(hosts)
+    }
+
+    /// Cordons (`schedulable == false`) or uncordons the node named `host`, as
+    /// `kubectl cordon` / `uncordon` do: a merge patch of `spec.unschedulable` (removed
+    /// when uncordoning). The scheduler then places no new pod there; running pods stay.
+    /// While cordoned, [`Runtime::hosts`] reports the node `NotReady` ("the node is
+    /// cordoned"). An unknown node is [`RuntimeError::NotFound`].
+    async fn set_host_schedulable(&self, host: &str, schedulable: bool) -> RuntimeResult<()> {
+        let unschedulable = if schedulable {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::Bool(true)
+        };
+        let patch = serde_json::json!({ "spec": { "unschedulable": unschedulable } });
+        let what = if schedulable {
+            format!("uncordon node {host}")
+        } else {
+            format!("cordon node {host}")
+        };
+        Api::<Node>::all(self.client.clone())
+            .patch(host, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| KubeError::api(what, e))?;
+        tracing::info!(node = host, schedulable, "node schedulability set");
+        Ok(())
     }
 
     /// Watches Ferry pods (label `ferry.dev/managed=true`) and nodes. Inside a tokio

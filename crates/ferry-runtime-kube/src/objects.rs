@@ -670,6 +670,7 @@ mod tests {
             region: Some("r1".into()),
             zone: None,
             avoid_hosts: vec!["node-a".into()],
+            excluded_hosts: Vec::new(),
         };
         let node = affinity(&placement).unwrap().node_affinity.unwrap();
         let required = &node

@@ -22,8 +22,8 @@ use ferry_runtime::{
 use ferry_runtime_kube::KubeRuntime;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 /// How long the control plane may take to converge (scheduling, kwok status, GC).
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -534,4 +534,68 @@ async fn the_full_manifest_is_accepted_and_bad_ones_are_invalid() {
     let error = runtime.apply_group(&elsewhere, 1).await.unwrap_err();
     assert!(matches!(error, RuntimeError::NotFound(_)), "{error}");
     runtime.delete_namespace(&namespace).await.unwrap();
+}
+
+#[tokio::test]
+async fn cordoning_a_host_cordons_its_node() {
+    let runtime = runtime().await;
+    let nodes: Api<Node> = Api::all(runtime.client().clone());
+    // A node of its own, Ready but outside every region (no kwok annotation and no
+    // topology labels: no other test places pods there), with the capacity of the dev
+    // control plane's nodes so that the other tests' host checks hold while it exists.
+    let name = unique_namespace("cordon");
+    let node: Node = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": { "name": name, "labels": { "type": "ferry-test" } },
+        "status": {
+            "capacity": { "cpu": "16", "memory": "64Gi", "pods": "110" },
+            "allocatable": { "cpu": "16", "memory": "64Gi", "pods": "110" },
+            "conditions": [{ "type": "Ready", "status": "True", "reason": "Test" }]
+        }
+    }))
+    .unwrap();
+    nodes
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("create the test node");
+    let unschedulable = |node: Node| node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
+
+    runtime.set_host_schedulable(&name, false).await.unwrap();
+    assert!(unschedulable(nodes.get(&name).await.unwrap()));
+    // Idempotent.
+    runtime.set_host_schedulable(&name, false).await.unwrap();
+    assert!(unschedulable(nodes.get(&name).await.unwrap()));
+    let host = runtime
+        .hosts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == name)
+        .expect("the test node is a host");
+    assert_eq!(
+        (host.state, host.message.as_str()),
+        (HostState::NotReady, "the node is cordoned"),
+        "{host:?}"
+    );
+
+    runtime.set_host_schedulable(&name, true).await.unwrap();
+    let node = nodes.get(&name).await.unwrap();
+    assert_ne!(
+        ferry_runtime_kube::status::host_status(&node, 0).message,
+        "the node is cordoned"
+    );
+    assert!(!unschedulable(node.clone()), "{:?}", node.spec);
+    runtime.set_host_schedulable(&name, true).await.unwrap();
+    assert!(!unschedulable(nodes.get(&name).await.unwrap()));
+
+    let error = runtime
+        .set_host_schedulable("ferry-test-no-such-node", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RuntimeError::NotFound(_)), "{error:?}");
+    nodes
+        .delete(&name, &DeleteParams::default())
+        .await
+        .expect("delete the test node");
 }

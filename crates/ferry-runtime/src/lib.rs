@@ -151,6 +151,20 @@ pub trait Runtime: Send + Sync + 'static {
     /// The hosts of the runtime and their state.
     async fn hosts(&self) -> RuntimeResult<Vec<HostStatus>>;
 
+    /// Marks a host (by its id, [`HostStatus::name`]) schedulable or not: while it is not,
+    /// no new instance may be placed on it; instances already there keep running.
+    /// Idempotent.
+    ///
+    /// Runtimes that place instances themselves (Docker) keep no such state: the deploy
+    /// service passes the cordoned hosts in every spec's [`Placement::excluded_hosts`],
+    /// so the default does nothing. Kubernetes, whose scheduler places pods, cordons or
+    /// uncordons the node (`spec.unschedulable`); an unknown node is
+    /// [`RuntimeError::NotFound`].
+    async fn set_host_schedulable(&self, host: &str, schedulable: bool) -> RuntimeResult<()> {
+        let _ = (host, schedulable);
+        Ok(())
+    }
+
     /// Change hints (an instance started, died, became ready; a host went away). The
     /// stream never ends while the runtime lives; adapters reconnect underneath.
     fn events(&self) -> BoxStream<'static, RuntimeEvent>;

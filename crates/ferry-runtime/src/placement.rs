@@ -8,9 +8,9 @@ use crate::{HostState, HostStatus, Placement};
 #[error("{0}")]
 pub struct NoHost(pub String);
 
-/// Picks the host for an instance: a ready host in the asked region and zone, not in
-/// `avoid_hosts` if another fits, with the fewest instances (ties by name, so the choice
-/// is stable).
+/// Picks the host for an instance: a ready host in the asked region and zone, never one
+/// of `excluded_hosts` (cordoned), not in `avoid_hosts` if another fits, with the fewest
+/// instances (ties by name, so the choice is stable).
 pub fn choose_host<'a>(
     hosts: &'a [HostStatus],
     placement: &Placement,
@@ -26,7 +26,12 @@ pub fn choose_host<'a>(
                 .as_ref()
                 .is_none_or(|zone| &host.zone == zone)
     };
-    let candidates: Vec<&HostStatus> = hosts.iter().filter(fits).collect();
+    let fitting: Vec<&HostStatus> = hosts.iter().filter(fits).collect();
+    let candidates: Vec<&HostStatus> = fitting
+        .iter()
+        .copied()
+        .filter(|host| !placement.excluded_hosts.contains(&host.name))
+        .collect();
     let preferred: Vec<&HostStatus> = candidates
         .iter()
         .copied()
@@ -41,6 +46,13 @@ pub fn choose_host<'a>(
         .min_by(|a, b| a.instance_count.cmp(&b.instance_count).then_with(|| a.name.cmp(&b.name)))
         .copied()
         .ok_or_else(|| {
+            if !fitting.is_empty() {
+                let names: Vec<&str> = fitting.iter().map(|host| host.name.as_str()).collect();
+                return NoHost(format!(
+                    "every ready host that fits is excluded (cordoned): {}",
+                    names.join(", ")
+                ));
+            }
             let ready = hosts.iter().filter(|host| host.state == HostState::Ready).count();
             NoHost(match (&placement.region, &placement.zone) {
                 (None, _) => format!("none of the {} hosts is ready", hosts.len()),
@@ -74,7 +86,60 @@ mod tests {
             region: region.map(str::to_string),
             zone: zone.map(str::to_string),
             avoid_hosts: avoid.iter().map(|s| s.to_string()).collect(),
+            excluded_hosts: Vec::new(),
         }
+    }
+
+    fn excluding(placement: Placement, excluded: &[&str]) -> Placement {
+        Placement {
+            excluded_hosts: excluded.iter().map(|s| s.to_string()).collect(),
+            ..placement
+        }
+    }
+
+    #[test]
+    fn excluded_hosts_are_never_chosen() {
+        let hosts = vec![
+            host("a", "eu", "eu-1", 0, HostState::Ready),
+            host("b", "eu", "eu-1", 5, HostState::Ready),
+            host("c", "eu", "eu-2", 0, HostState::Ready),
+        ];
+        // The least loaded host is excluded: the next one in the zone wins.
+        assert_eq!(
+            choose_host(
+                &hosts,
+                &excluding(placement(Some("eu"), Some("eu-1"), &[]), &["a"])
+            )
+            .unwrap()
+            .name,
+            "b"
+        );
+        // Unlike an avoided host, an excluded one is not a fallback.
+        let error = choose_host(
+            &hosts,
+            &excluding(placement(Some("eu"), Some("eu-2"), &["c"]), &["c"]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.0,
+            "every ready host that fits is excluded (cordoned): c"
+        );
+        let error = choose_host(
+            &hosts,
+            &excluding(placement(None, None, &[]), &["a", "b", "c"]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.0,
+            "every ready host that fits is excluded (cordoned): a, b, c"
+        );
+        // Excluding a host that does not fit changes nothing.
+        assert_eq!(
+            choose_host(&hosts, &excluding(placement(None, None, &["a"]), &["x"]))
+                .unwrap()
+                .name,
+            "c"
+        );
     }
 
     #[test]

@@ -167,6 +167,12 @@ pub struct Placement {
     pub zone: Option<String>,
     /// Hosts to avoid if any other fits (e.g. the host an instance just died on).
     pub avoid_hosts: Vec<String>,
+    /// Hosts that must not receive a new instance, whatever else fits (cordoned hosts).
+    /// Instances already there are left alone. Runtimes that place instances themselves
+    /// (Docker, the in-memory runtime) honour it through
+    /// [`crate::placement::choose_host`]; Kubernetes ignores it and relies on the node
+    /// being cordoned ([`crate::Runtime::set_host_schedulable`]).
+    pub excluded_hosts: Vec<String>,
 }
 
 /// A health probe, run by the runtime (Kubernetes) or by the adapter itself (Docker).

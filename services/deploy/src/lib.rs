@@ -1,15 +1,19 @@
 //! Ferry's deploy service: runs applications and keeps them running.
 //!
 //! This release serves namespaces, deployments (revisions, rollouts with pause, resume,
-//! abort, automatic and explicit rollback, scaling, auto-repair) and instances (list,
-//! logs, restart, delete) over the configured runtimes (see [`runtimes`]), the
-//! Operations API, and the rest of `ferry.deploy.v1` as UNIMPLEMENTED with an
-//! `ErrorInfo` of reason `NOT_IMPLEMENTED`.
+//! abort, automatic and explicit rollback, scaling, auto-repair), autoscaling policies,
+//! instances (list, logs, restart, delete), hosts (list, cordon, uncordon), secrets,
+//! events and notifications over the configured runtimes (see [`runtimes`]), the
+//! Operations API, and the rest of `ferry.deploy.v1` (topology, rolling restarts) as
+//! UNIMPLEMENTED with an `ErrorInfo` of reason `NOT_IMPLEMENTED`.
 
+pub mod autoscaling;
 pub mod deployment;
 pub mod error;
+pub mod host;
 pub mod namespace;
 pub mod runtimes;
+pub mod secret;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,15 +22,6 @@ use ferry_kit::config::ServiceConfig;
 use ferry_kit::idempotency::{self, Idempotency};
 use ferry_kit::server::{Host, ServiceSpec};
 use ferry_ops::Controller;
-use ferry_proto::ferry::deploy::v1::autoscaling_service_server::{
-    AutoscalingService, AutoscalingServiceServer,
-};
-use ferry_proto::ferry::deploy::v1::event_service_server::{EventService, EventServiceServer};
-use ferry_proto::ferry::deploy::v1::host_service_server::{HostService, HostServiceServer};
-use ferry_proto::ferry::deploy::v1::notification_service_server::{
-    NotificationService, NotificationServiceServer,
-};
-use ferry_proto::ferry::deploy::v1::secret_service_server::{SecretService, SecretServiceServer};
 use ferry_proto::ferry::deploy::v1::topology_service_server::{
     TopologyService, TopologyServiceServer,
 };
@@ -34,6 +29,8 @@ use ferry_proto::ferry::deploy::v1::{Namespace, namespace::State};
 use ferry_store::{Store, StoreError, typed};
 use tokio::net::TcpListener;
 
+use crate::autoscaling::api::AutoscalingApi;
+use crate::autoscaling::controller::AutoscalingReconciler;
 use crate::deployment::api::DeploymentApi;
 use crate::deployment::controller::DeploymentReconciler;
 use crate::error::DOMAIN;
@@ -41,6 +38,7 @@ use crate::namespace::api::NamespaceApi;
 use crate::namespace::controller::{NamespaceDeletion, NamespaceReconciler};
 use crate::namespace::model::{NAMESPACE_NAME, SYSTEM_NAMESPACE};
 use crate::runtimes::Runtimes;
+use crate::secret::api::SecretApi;
 
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
@@ -85,22 +83,40 @@ pub async fn run_with(
     ferry_ops::serve(spec(), config, listener, shutdown, move |host, routes| {
         start_controllers(host, &runtimes);
         let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
+        let autoscaling =
+            AutoscalingApi::new(host.store.clone(), idempotency.clone()).into_server();
         let (deployments, rollouts, instances) =
             DeploymentApi::new(host.store.clone(), idempotency.clone(), runtimes.clone())
                 .into_servers();
         routes
             .add_service(
-                NamespaceApi::new(host.store.clone(), idempotency, runtimes.names()).into_server(),
+                NamespaceApi::new(host.store.clone(), idempotency.clone(), runtimes.names())
+                    .into_server(),
             )
             .add_service(deployments)
             .add_service(instances)
             .add_service(rollouts)
-            .add_service(AutoscalingServiceServer::new(NotYetServed))
-            .add_service(EventServiceServer::new(NotYetServed))
-            .add_service(NotificationServiceServer::new(NotYetServed))
+            .add_service(autoscaling)
+            .add_service(
+                ferry_events::EventApi::new(host.store.clone(), idempotency.clone())
+                    .with_draining(host.draining.clone())
+                    .into_server(),
+            )
+            .add_service(
+                ferry_events::NotificationApi::new(
+                    host.store.clone(),
+                    idempotency.clone(),
+                    ferry_events::DeliveryConfig::default(),
+                )
+                .into_server(),
+            )
             .add_service(TopologyServiceServer::new(NotYetServed))
-            .add_service(SecretServiceServer::new(NotYetServed))
-            .add_service(HostServiceServer::new(NotYetServed));
+            .add_service(SecretApi::new(host.store.clone(), idempotency.clone()).into_server())
+            .add_service(
+                crate::host::api::HostApi::new(host.store.clone(), idempotency, runtimes.clone())
+                    .with_recorder(ferry_events::Recorder::new(host.store.clone()))
+                    .into_server(),
+            );
         Ok(())
     })
     .await
@@ -109,6 +125,8 @@ pub async fn run_with(
 /// Starts the leader-elected controllers of this service as background tasks.
 fn start_controllers(host: &Host, runtimes: &Runtimes) {
     let identity = host.instance_id.clone();
+    let recorder = ferry_events::Recorder::new(host.store.clone());
+    start_event_tasks(host, recorder.clone());
     let ttl = host.config.lease_ttl;
     let store = host.store.clone();
     host.spawn(
@@ -170,7 +188,7 @@ fn start_controllers(host: &Host, runtimes: &Runtimes) {
     }
     host.spawn(
         Controller::new(
-            Arc::new(DeploymentReconciler::new(runtimes.clone())),
+            Arc::new(DeploymentReconciler::new(runtimes.clone()).with_recorder(recorder.clone())),
             store.clone(),
             identity,
             ttl,
@@ -178,10 +196,53 @@ fn start_controllers(host: &Host, runtimes: &Runtimes) {
         .with_triggers(triggers)
         .run(host.stopping.clone()),
     );
+    host.spawn(
+        Controller::new(
+            Arc::new(AutoscalingReconciler::new(runtimes.clone()).with_recorder(recorder)),
+            store.clone(),
+            host.instance_id.clone(),
+            ttl,
+        )
+        .run(host.stopping.clone()),
+    );
     let stop = host.stopping.clone();
     host.spawn(async move {
         ensure_system_namespace(store.as_ref(), &stop).await;
     });
+}
+
+/// Starts the event and notification background work: the dispatcher (events →
+/// deliveries), the delivery worker and the event retention sweep, each leader-elected.
+fn start_event_tasks(host: &Host, recorder: ferry_events::Recorder) {
+    let (store, identity, ttl) = (
+        host.store.clone(),
+        host.instance_id.clone(),
+        host.config.lease_ttl,
+    );
+    let delivery = ferry_events::DeliveryConfig {
+        lease_ttl: ttl,
+        ..Default::default()
+    };
+    host.spawn(
+        ferry_events::Dispatcher::new(store.clone(), identity.clone(), delivery.clone())
+            .run(host.stopping.clone()),
+    );
+    host.spawn(
+        ferry_events::DeliveryWorker::new(delivery, recorder)
+            .controller(store.clone(), identity.clone())
+            .run(host.stopping.clone()),
+    );
+    host.spawn(
+        ferry_events::Retention::new(
+            store,
+            identity,
+            ferry_events::RetentionConfig {
+                lease_ttl: ttl,
+                ..Default::default()
+            },
+        )
+        .run(host.stopping.clone()),
+    );
 }
 
 /// Creates `ferry-system` if it does not exist yet (every replica tries; one wins).
@@ -218,14 +279,4 @@ async fn ensure_system_namespace(store: &dyn Store, stop: &tokio_util::sync::Can
 struct NotYetServed;
 
 #[tonic::async_trait]
-impl AutoscalingService for NotYetServed {}
-#[tonic::async_trait]
-impl EventService for NotYetServed {}
-#[tonic::async_trait]
-impl NotificationService for NotYetServed {}
-#[tonic::async_trait]
 impl TopologyService for NotYetServed {}
-#[tonic::async_trait]
-impl SecretService for NotYetServed {}
-#[tonic::async_trait]
-impl HostService for NotYetServed {}

@@ -298,6 +298,42 @@ async fn create_roll_out_one_at_a_time_and_roll_back_a_crashing_revision() {
         deployment_revision::RolloutResult::RolledBack
     );
 
+    // Every rollout step left an event in the namespace.
+    let mut reasons = Vec::new();
+    for _ in 0..50 {
+        reasons = ferry_proto::ferry::deploy::v1::event_service_client::EventServiceClient::new(
+            service.channel.clone(),
+        )
+        .list_events(ListEventsRequest {
+            parent: "namespaces/shop".into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| e.reason)
+        .collect::<Vec<_>>();
+        if reasons.iter().any(|r| r == "ROLLOUT_ROLLED_BACK") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for reason in [
+        "ROLLOUT_STARTED",
+        "ROLLOUT_SUCCEEDED",
+        "ROLLOUT_ROLLING_BACK",
+        "ROLLOUT_ROLLED_BACK",
+        "INSTANCE_ENDED",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "no {reason} event in {reasons:?}"
+        );
+    }
+
     // A second update while a rollout runs is refused.
     service
         .runtime
@@ -394,25 +430,42 @@ async fn killed_instances_and_lost_hosts_are_replaced() {
         "{on_host_1} instances of the lost host were not re-placed"
     );
 
-    // Instances are listed through the API with their host and zone.
-    let listed = InstanceServiceClient::new(service.channel.clone())
-        .list_instances(ListInstancesRequest {
-            parent: "namespaces/ops/deployments/api".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let live: Vec<_> = listed
-        .instances
-        .iter()
-        .filter(|i| i.state() == instance::State::Ready)
-        .collect();
-    assert_eq!(live.len(), 2, "{listed:?}");
-    assert!(
-        live.iter()
-            .all(|i| i.zone == "z2" && i.host == "hosts/host-2")
-    );
+    // Instances are listed through the API with their host and zone (as the controller
+    // last recorded them: it catches up within a reconcile).
+    let mut listed = ListInstancesResponse::default();
+    for _ in 0..100 {
+        listed = InstanceServiceClient::new(service.channel.clone())
+            .list_instances(ListInstancesRequest {
+                parent: "namespaces/ops/deployments/api".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let ready: Vec<_> = listed
+            .instances
+            .iter()
+            .filter(|i| i.state() == instance::State::Ready)
+            .collect();
+        if ready.len() == 2
+            && ready
+                .iter()
+                .all(|i| i.zone == "z2" && i.host == "hosts/host-2")
+        {
+            let unknown = listed
+                .instances
+                .iter()
+                .filter(|i| i.state() == instance::State::Unknown)
+                .count();
+            assert!(
+                unknown >= on_host_1,
+                "the lost host's instances show UNKNOWN: {listed:?}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the API does not show 2 ready instances on host-2: {listed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,4 +536,51 @@ async fn bad_input_is_refused_and_nothing_is_written() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_history_keeps_the_limit() {
+    let service = start().await;
+    namespace(&service, "hist").await;
+    let created = DeploymentServiceClient::new(service.channel.clone())
+        .create_deployment(CreateDeploymentRequest {
+            parent: "namespaces/hist".into(),
+            deployment_id: "web".into(),
+            deployment: Some(Deployment {
+                template: Some(template(D1, "v1")),
+                revision_history_limit: 2,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    wait(&service.channel, created).await;
+    let name = "namespaces/hist/deployments/web";
+    for (i, digest) in [D2, D1, D2].into_iter().enumerate() {
+        let done = wait(
+            &service.channel,
+            update_template(&service, name, template(digest, &format!("v{}", i + 2))).await,
+        )
+        .await;
+        assert!(
+            matches!(done.result, Some(operation::Result::Response(_))),
+            "{done:?}"
+        );
+    }
+    let revisions = DeploymentServiceClient::new(service.channel.clone())
+        .list_deployment_revisions(ListDeploymentRevisionsRequest {
+            parent: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let numbers: Vec<i64> = revisions
+        .deployment_revisions
+        .iter()
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(numbers, vec![4, 3], "{revisions:?}");
 }

@@ -71,6 +71,7 @@ pub fn representative_spec(runtime_namespace: &str, zone: Option<&str>) -> Group
             region: Some("r1".into()),
             zone: zone.map(str::to_string),
             avoid_hosts: Vec::new(),
+            excluded_hosts: Vec::new(),
         },
         labels: BTreeMap::from([("team".to_string(), "storefront".to_string())]),
         aliases: vec!["web".into()],

@@ -118,17 +118,23 @@ impl DeploymentApi {
         &self,
         deployment: &str,
     ) -> Result<Option<DeploymentRevision>, DeployError> {
-        let revisions = typed::list_all_msgs::<DeploymentRevision>(
+        Ok(self.revisions(deployment).await?.pop())
+    }
+
+    /// A deployment's revisions, oldest first.
+    async fn revisions(&self, deployment: &str) -> Result<Vec<DeploymentRevision>, DeployError> {
+        let mut revisions: Vec<DeploymentRevision> = typed::list_all_msgs::<DeploymentRevision>(
             self.store.as_ref(),
             &revisions_prefix(deployment),
             200,
         )
         .await?
-        .0;
-        Ok(revisions
-            .into_iter()
-            .map(|(_, r, _)| r)
-            .max_by_key(|r| r.number))
+        .0
+        .into_iter()
+        .map(|(_, r, _)| r)
+        .collect();
+        revisions.sort_by_key(|r| r.number);
+        Ok(revisions)
     }
 
     /// Writes a new revision + rollout + operation for `deployment` (already changed),
@@ -143,6 +149,7 @@ impl DeploymentApi {
         source_revision: Option<&DeploymentRevision>,
         verb: &str,
         stages: &[(&str, &str)],
+        secrets: Txn,
     ) -> Result<Operation, ApiError> {
         let previous = self.last_revision(&deployment.name).await?;
         let number = previous.as_ref().map_or(1, |r| r.number + 1);
@@ -220,6 +227,21 @@ impl DeploymentApi {
         if read_revision.is_none() {
             txn = txn.put(groups_key(&deployment.name), GroupState::default().encode());
         }
+        // Keep `revision_history_limit` revisions (the new one included); the current
+        // revision is never removed.
+        let limit = deployment.revision_history_limit.max(1) as usize;
+        let existing = self.revisions(&deployment.name).await?;
+        let removable = (existing.len() + 1).saturating_sub(limit);
+        for old in existing
+            .iter()
+            .filter(|r| r.name != deployment.current_revision)
+            .take(removable.min(50))
+        {
+            txn = txn.delete(revision_key(&old.name));
+        }
+        // The secrets made from the template's `secret_value`s, written with it.
+        txn.preconditions.extend(secrets.preconditions);
+        txn.ops.extend(secrets.ops);
         match self.store.txn(txn).await {
             Ok(_) => Ok(operation),
             Err(StoreError::Conflict { .. }) => Err(if read_revision.is_none() {
@@ -242,7 +264,7 @@ impl DeploymentApi {
         aip::validate_request_id(&request.request_id)?;
         let ids = crate::namespace::model::NAMESPACE_NAME.parse("parent", &request.parent)?;
         let input = request.deployment.clone().unwrap_or_default();
-        let deployment =
+        let mut deployment =
             model::plan_create(ids[0], &request.deployment_id, &input, uid(), op::now())?;
         let namespace = self.read_namespace(&request.parent).await?;
         if namespace.state() == NamespaceState::Deleting {
@@ -253,6 +275,13 @@ impl DeploymentApi {
             )
             .into());
         }
+        // Secret values become secrets owned by the deployment; references must resolve.
+        let secrets = crate::secret::usage::prepare(
+            self.store.as_ref(),
+            &mut deployment,
+            "deployment.template",
+        )
+        .await?;
         if request.validate_only {
             return Ok(Self::done_operation(
                 &deployment.name,
@@ -260,11 +289,13 @@ impl DeploymentApi {
                 &deployment,
             ));
         }
+        let mut fingerprint = request.clone();
+        secrets.redact(fingerprint.deployment.as_mut());
         self.idempotency
             .run(
                 "ferry.deploy.v1.DeploymentService/CreateDeployment",
                 &request.request_id,
-                &request,
+                &fingerprint,
                 || {
                     self.start_rollout(
                         deployment,
@@ -274,6 +305,7 @@ impl DeploymentApi {
                         None,
                         "create",
                         CREATE_STAGES,
+                        secrets.writes,
                     )
                 },
             )
@@ -332,7 +364,24 @@ impl DeploymentApi {
             updated.template = input.template.clone();
         }
         model::validate(&updated, "deployment")?;
-        let template_changed = updated.template != current.template;
+        // Secret values become secrets owned by the deployment; references must resolve.
+        let secrets = if touches("template") {
+            crate::secret::usage::prepare(self.store.as_ref(), &mut updated, "deployment.template")
+                .await?
+        } else {
+            Default::default()
+        };
+        // An enabled autoscaling policy bounds the replicas.
+        if updated.replicas != current.replicas {
+            crate::autoscaling::api::check_replicas(
+                self.store.as_ref(),
+                &input.name,
+                updated.replicas.unwrap_or(1),
+            )
+            .await?;
+        }
+        // A changed secret value needs a new revision to reach the instances.
+        let template_changed = updated.template != current.template || secrets.values_changed;
         if (template_changed || updated.strategy != current.strategy)
             && !current.active_rollout.is_empty()
         {
@@ -340,7 +389,7 @@ impl DeploymentApi {
         }
         let mut compare = updated.clone();
         compare.etag = current.etag.clone();
-        if compare == current {
+        if compare == current && !secrets.values_changed {
             return Ok(Self::done_operation(&input.name, "update", &current));
         }
         updated.generation += 1;
@@ -350,11 +399,13 @@ impl DeploymentApi {
             return Ok(Self::done_operation(&input.name, "update", &updated));
         }
         let name = input.name.clone();
+        let mut fingerprint = request.clone();
+        secrets.redact(fingerprint.deployment.as_mut());
         self.idempotency
             .run(
                 "ferry.deploy.v1.DeploymentService/UpdateDeployment",
                 &request.request_id,
-                &request,
+                &fingerprint,
                 || async move {
                     if template_changed {
                         return self
@@ -366,6 +417,7 @@ impl DeploymentApi {
                                 None,
                                 "update",
                                 UPDATE_STAGES,
+                                secrets.writes,
                             )
                             .await;
                     }
@@ -429,6 +481,13 @@ impl DeploymentApi {
         }
         let (current, revision) = self.read_deployment(&request.name).await?;
         aip::check_etag("etag", &request.etag, revision, &request.name)?;
+        // An enabled autoscaling policy bounds the replicas.
+        crate::autoscaling::api::check_replicas(
+            self.store.as_ref(),
+            &request.name,
+            request.replicas,
+        )
+        .await?;
         let mut updated = current.clone();
         updated.replicas = Some(request.replicas);
         updated.generation += 1;
@@ -594,41 +653,38 @@ impl DeploymentApi {
     }
 
     /// The instances of a deployment as the runtime reports them.
-    async fn instances(
-        &self,
-        deployment: &str,
-    ) -> Result<(Namespace, Vec<InstanceStatus>), DeployError> {
+    /// The instances of a deployment as the deployment controller last observed them
+    /// (kept in etcd, so every replica answers the same), sorted by name.
+    async fn instances(&self, deployment: &str) -> Result<(Namespace, Vec<Instance>), DeployError> {
         let ids = DEPLOYMENT_NAME.parse("parent", deployment)?;
         self.read_deployment(deployment).await?;
         let namespace = self
             .read_namespace(&format!("namespaces/{}", ids[0]))
             .await?;
-        let runtime = self.runtime_of(&namespace).await?;
-        let instances = runtime
-            .list_instances(&namespace.runtime_namespace)
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    Code::Unavailable,
-                    ErrorReason::BackendUnavailable,
-                    format!("runtime: {e}"),
-                )
-            })?
-            .into_iter()
-            .filter(|i| i.deployment == ids[1])
-            .collect();
+        let mut instances = typed::get_msg::<ListInstancesResponse>(
+            self.store.as_ref(),
+            &super::instances_key(deployment),
+        )
+        .await?
+        .map(|(record, _)| record.instances)
+        .unwrap_or_default();
+        instances.sort_by(|a, b| a.name.cmp(&b.name));
         Ok((namespace, instances))
     }
 
-    async fn find_instance(&self, name: &str) -> Result<(Namespace, InstanceStatus), DeployError> {
+    /// An instance, its namespace and its id.
+    async fn find_instance(
+        &self,
+        name: &str,
+    ) -> Result<(Namespace, Instance, String), DeployError> {
         let ids = INSTANCE_NAME.parse("name", name)?;
         let deployment = DEPLOYMENT_NAME.format(&[ids[0], ids[1]]);
         let (namespace, instances) = self.instances(&deployment).await?;
         let instance = instances
             .into_iter()
-            .find(|i| i.instance == ids[2])
+            .find(|i| i.name == name)
             .ok_or_else(|| DeployError::NotFound(name.to_string()))?;
-        Ok((namespace, instance))
+        Ok((namespace, instance, ids[2].to_string()))
     }
 
     async fn rollout_change(
@@ -1089,6 +1145,7 @@ impl RolloutService for DeploymentApi {
                             Some(&source),
                             "rollback",
                             UPDATE_STAGES,
+                            Txn::new(),
                         )
                     },
                 )
@@ -1106,13 +1163,8 @@ impl InstanceService for DeploymentApi {
         request: Request<GetInstanceRequest>,
     ) -> Result<Response<Instance>, Status> {
         let request = request.into_inner();
-        let (_, instance) = self.find_instance(&request.name).await?;
-        let deployment = request
-            .name
-            .rsplit_once("/instances/")
-            .map(|(d, _)| d)
-            .unwrap_or_default();
-        Ok(Response::new(instance_proto(deployment, &instance)))
+        let (_, instance, _) = self.find_instance(&request.name).await?;
+        Ok(Response::new(instance))
     }
 
     async fn list_instances(
@@ -1121,8 +1173,7 @@ impl InstanceService for DeploymentApi {
     ) -> Result<Response<ListInstancesResponse>, Status> {
         let request = request.into_inner();
         let limit = aip::page_size(request.page_size).map_err(DeployError::from)?;
-        let (_, mut instances) = self.instances(&request.parent).await?;
-        instances.sort_by(|a, b| a.instance.cmp(&b.instance));
+        let (_, instances) = self.instances(&request.parent).await?;
         let fingerprint = aip::request_fingerprint(&[&request.parent, &request.filter]);
         let token =
             aip::decode_page_token(&request.page_token, &fingerprint).map_err(DeployError::from)?;
@@ -1130,9 +1181,12 @@ impl InstanceService for DeploymentApi {
         let start = token.map(|t| t.last);
         let page: Vec<Instance> = instances
             .iter()
-            .filter(|i| start.as_ref().is_none_or(|last| &i.instance > last))
+            .filter(|i| {
+                let id = i.name.rsplit('/').next().unwrap_or_default();
+                start.as_ref().is_none_or(|last| id > last.as_str())
+            })
             .take(limit + 1)
-            .map(|i| instance_proto(&request.parent, i))
+            .cloned()
             .collect();
         let (page, next_page_token) = if page.len() > limit {
             let last = page[limit - 1]
@@ -1167,7 +1221,7 @@ impl InstanceService for DeploymentApi {
             ))
             .into());
         }
-        let (namespace, instance) = self.find_instance(&request.name).await?;
+        let (namespace, _, id) = self.find_instance(&request.name).await?;
         let runtime = self.runtime_of(&namespace).await?;
         let options = LogOptions {
             follow: request.follow,
@@ -1178,7 +1232,7 @@ impl InstanceService for DeploymentApi {
         };
         let want = request.stream();
         let lines = runtime
-            .logs(&namespace.runtime_namespace, &instance.instance, options)
+            .logs(&namespace.runtime_namespace, &id, options)
             .await
             .map_err(|e| Status::unavailable(format!("runtime: {e}")))?;
         let mut offset = 0i64;
@@ -1221,7 +1275,7 @@ impl InstanceService for DeploymentApi {
     ) -> Result<Response<Operation>, Status> {
         let request = request.into_inner();
         aip::validate_request_id(&request.request_id).map_err(DeployError::from)?;
-        let (namespace, instance) = self.find_instance(&request.name).await?;
+        let (namespace, instance, id) = self.find_instance(&request.name).await?;
         let mut operation = op::new_operation(&request.name, "restart", &[], "");
         operation.name.clear();
         if !request.validate_only {
@@ -1229,7 +1283,7 @@ impl InstanceService for DeploymentApi {
                 .await?
                 .delete_instance(
                     &namespace.runtime_namespace,
-                    &instance.instance,
+                    &id,
                     std::time::Duration::from_secs(30),
                 )
                 .await
@@ -1241,11 +1295,7 @@ impl InstanceService for DeploymentApi {
                 .unwrap_or_default();
             touch(self.store.as_ref(), &deployment_key(deployment)).await;
         }
-        op::succeed(
-            &mut operation,
-            "ferry.deploy.v1.Instance",
-            &instance_proto("", &instance),
-        );
+        op::succeed(&mut operation, "ferry.deploy.v1.Instance", &instance);
         Ok(Response::new(operation))
     }
 
@@ -1255,7 +1305,7 @@ impl InstanceService for DeploymentApi {
     ) -> Result<Response<()>, Status> {
         let request = request.into_inner();
         aip::validate_request_id(&request.request_id).map_err(DeployError::from)?;
-        let (namespace, instance) = self.find_instance(&request.name).await?;
+        let (namespace, _, id) = self.find_instance(&request.name).await?;
         if !request.validate_only {
             let grace = request
                 .grace_period
@@ -1264,7 +1314,7 @@ impl InstanceService for DeploymentApi {
                 .unwrap_or(std::time::Duration::from_secs(30));
             self.runtime_of(&namespace)
                 .await?
-                .delete_instance(&namespace.runtime_namespace, &instance.instance, grace)
+                .delete_instance(&namespace.runtime_namespace, &id, grace)
                 .await
                 .map_err(|e| Status::unavailable(format!("runtime: {e}")))?;
             let deployment = request

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use ferry_events::{EventInput, Recorder};
 use ferry_kit::error::ApiError;
 use ferry_ops::operation::{self as op, operation_key};
 use ferry_ops::{Action, ReconcileContext, Reconciler};
@@ -20,7 +21,7 @@ use ferry_proto::ferry::deploy::v1::deployment::State as DeploymentState;
 use ferry_proto::ferry::deploy::v1::deployment_revision::RolloutResult;
 use ferry_proto::ferry::deploy::v1::rollout::State as RolloutState;
 use ferry_proto::ferry::deploy::v1::{
-    Deployment, DeploymentRevision, Namespace, Rollout, RolloutProgress,
+    Deployment, DeploymentRevision, ListInstancesResponse, Namespace, Rollout, RolloutProgress,
 };
 use ferry_runtime::{InstancePhase, InstanceStatus};
 use ferry_store::{KeyValue, Precondition, Store, StoreError, Txn, typed};
@@ -40,16 +41,34 @@ use crate::runtimes::Runtimes;
 const ROLLOUT_POLL: Duration = Duration::from_millis(500);
 /// How often a settled deployment is checked (auto-repair beyond runtime events).
 const SETTLED_POLL: Duration = Duration::from_secs(10);
+/// How soon a deployment whose secret references do not resolve is looked at again.
+const SECRET_RETRY: Duration = Duration::from_secs(2);
+/// The reason of the ReplicaFailure condition of an unresolved secret reference.
+const SECRET_UNRESOLVED: &str = "SECRET_UNRESOLVED";
 
 /// Reconciles deployments.
 pub struct DeploymentReconciler {
     runtimes: Runtimes,
+    recorder: Option<Recorder>,
+    /// Runtime ids of ended or unreachable instances already reported as events (so that
+    /// each is reported once per leader, not once per reconcile).
+    reported: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl DeploymentReconciler {
     /// A reconciler over `runtimes`.
     pub fn new(runtimes: Runtimes) -> Self {
-        Self { runtimes }
+        Self {
+            runtimes,
+            recorder: None,
+            reported: Default::default(),
+        }
+    }
+
+    /// Records rollout and instance events with `recorder`.
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 }
 
@@ -88,6 +107,39 @@ struct Writes {
     rollout: Option<Rollout>,
     revisions: Vec<DeploymentRevision>,
     operations: Vec<Operation>,
+    /// Recorded once the transaction committed.
+    events: Vec<EventInput>,
+}
+
+const COMPONENT: &str = "deploy-deployments";
+
+fn deployment_event(
+    deployment: &Deployment,
+    warning: bool,
+    reason: &str,
+    message: impl Into<String>,
+) -> EventInput {
+    let namespace = deployment.name.split('/').nth(1).unwrap_or_default();
+    let input = if warning {
+        EventInput::warning(
+            namespace,
+            &deployment.name,
+            "ferry.dev/Deployment",
+            reason,
+            message,
+            COMPONENT,
+        )
+    } else {
+        EventInput::normal(
+            namespace,
+            &deployment.name,
+            "ferry.dev/Deployment",
+            reason,
+            message,
+            COMPONENT,
+        )
+    };
+    input.deployment(deployment.name.clone())
 }
 
 #[async_trait::async_trait]
@@ -200,6 +252,7 @@ impl Reconciler for DeploymentReconciler {
             rollout: None,
             revisions: Vec::new(),
             operations: Vec::new(),
+            events: Vec::new(),
         };
 
         // Which revision the instances move to, and how.
@@ -209,6 +262,12 @@ impl Reconciler for DeploymentReconciler {
                 if r.state() == RolloutState::Pending {
                     r.state = RolloutState::Progressing as i32;
                     r.start_time = Some(op::now());
+                    writes.events.push(deployment_event(
+                        &deployment,
+                        false,
+                        "ROLLOUT_STARTED",
+                        format!("rollout {} started", r.display_name),
+                    ));
                     if let Some(mut operation) = read_operation(store, &r.operation).await? {
                         op::start(&mut operation);
                         writes.operations.push(operation);
@@ -291,6 +350,12 @@ impl Reconciler for DeploymentReconciler {
                         if let Some(progress) = r.progress.as_mut() {
                             progress.rollback_reason = message.clone();
                         }
+                        writes.events.push(deployment_event(
+                            &deployment,
+                            true,
+                            "ROLLOUT_ROLLING_BACK",
+                            r.state_message.clone(),
+                        ));
                     } else {
                         self.finish(store, r, &mut writes, RolloutState::Failed, reason, message)
                             .await?;
@@ -469,6 +534,25 @@ impl Reconciler for DeploymentReconciler {
             status.current_image_uri = revision.image_uri;
         }
 
+        // A secret reference that cannot be resolved shows as a ReplicaFailure condition
+        // naming it (its group is not applied, see `apply`), and the reconcile retries.
+        let unresolved = self
+            .unresolved_secret(store, &namespace_id, &writes.deployment, &writes.groups)
+            .await?;
+        match &unresolved {
+            Some(message) => set_condition(
+                &mut writes.deployment,
+                "ReplicaFailure",
+                true,
+                SECRET_UNRESOLVED,
+                message,
+            ),
+            None => writes
+                .deployment
+                .conditions
+                .retain(|c| c.r#type != "ReplicaFailure" || c.reason != SECRET_UNRESOLVED),
+        }
+
         // Commit, then act.
         let mut txn = Txn::new().when(Precondition::ModRevision(
             key.to_string(),
@@ -510,9 +594,68 @@ impl Reconciler for DeploymentReconciler {
         for operation in &writes.operations {
             txn = txn.put(operation_key(&operation.name), operation.encode_to_vec());
         }
+        // What every replica's InstanceService shows: the instances as seen now.
+        let observed_record = ListInstancesResponse {
+            instances: instances
+                .iter()
+                .map(|i| super::api::instance_proto(&deployment.name, i))
+                .collect(),
+            ..Default::default()
+        };
+        let instances_key = super::instances_key(&deployment.name);
+        let stored_record = typed::get_msg::<ListInstancesResponse>(store, &instances_key).await?;
+        if stored_record.as_ref().map(|(record, _)| record) != Some(&observed_record) {
+            txn = txn.put(instances_key, observed_record.encode_to_vec());
+            changed = true;
+        }
         if changed && !commit(context, key, deployment_revision, txn).await? {
             // Someone (a client, or a status write) changed the deployment: look again.
             return Ok(Action::RequeueAfter(Duration::from_millis(20)));
+        }
+
+        if let Some(recorder) = &self.recorder {
+            let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+            for instance in &instances {
+                let (reason, message) = match instance.phase {
+                    InstancePhase::Exited | InstancePhase::Failed => (
+                        "INSTANCE_ENDED",
+                        format!(
+                            "instance {} ended: {}; it is replaced",
+                            instance.instance,
+                            observe(instance).reason
+                        ),
+                    ),
+                    InstancePhase::Unknown => (
+                        "INSTANCE_HOST_UNREACHABLE",
+                        format!(
+                            "host {} of instance {} does not answer; the instance is replaced elsewhere",
+                            instance.host, instance.instance
+                        ),
+                    ),
+                    _ => continue,
+                };
+                if reported.insert(format!("{}/{reason}", instance.runtime_id)) {
+                    let resource = format!("{}/instances/{}", deployment.name, instance.instance);
+                    writes.events.push(
+                        EventInput::warning(
+                            &namespace_id,
+                            &resource,
+                            "ferry.dev/Instance",
+                            reason,
+                            message,
+                            COMPONENT,
+                        )
+                        .deployment(deployment.name.clone())
+                        .host(format!("hosts/{}", instance.host)),
+                    );
+                }
+            }
+            if reported.len() > 10_000 {
+                reported.clear();
+            }
+            for event in std::mem::take(&mut writes.events) {
+                recorder.record_in_background(event);
+            }
         }
 
         self.apply(
@@ -524,7 +667,9 @@ impl Reconciler for DeploymentReconciler {
             &deployment_id,
         )
         .await?;
-        Ok(Action::RequeueAfter(if writes.deployment.reconciling {
+        Ok(Action::RequeueAfter(if unresolved.is_some() {
+            SECRET_RETRY
+        } else if writes.deployment.reconciling {
             ROLLOUT_POLL
         } else {
             SETTLED_POLL
@@ -674,6 +819,18 @@ impl DeploymentReconciler {
         rollout.state_reason = reason.to_string();
         rollout.state_message = message.to_string();
         rollout.end_time = Some(op::now());
+        let (warning, event_reason) = match state {
+            RolloutState::Succeeded => (false, "ROLLOUT_SUCCEEDED"),
+            RolloutState::Aborted => (false, "ROLLOUT_ABORTED"),
+            RolloutState::RolledBack => (true, "ROLLOUT_ROLLED_BACK"),
+            _ => (true, "ROLLOUT_FAILED"),
+        };
+        writes.events.push(deployment_event(
+            &writes.deployment,
+            warning,
+            event_reason,
+            format!("rollout {}: {message}", rollout.display_name),
+        ));
         let result = match state {
             RolloutState::Succeeded => RolloutResult::Succeeded,
             RolloutState::Failed => RolloutResult::Failed,
@@ -731,6 +888,32 @@ impl DeploymentReconciler {
         Ok(())
     }
 
+    /// The first secret reference of the revisions of `groups` that cannot be resolved.
+    async fn unresolved_secret(
+        &self,
+        store: &dyn Store,
+        namespace_id: &str,
+        deployment: &Deployment,
+        groups: &GroupState,
+    ) -> Result<Option<String>, ApiError> {
+        for revision_id in groups.groups.keys() {
+            let name = format!("{}/revisions/{revision_id}", deployment.name);
+            let Some((revision, _)) =
+                typed::get_msg::<DeploymentRevision>(store, &revision_key(&name)).await?
+            else {
+                continue;
+            };
+            let template = revision.template.unwrap_or_default();
+            if let Err(message) =
+                crate::secret::usage::resolve_template(store, namespace_id, &template).await?
+            {
+                tracing::warn!(revision = %name, %message, "cannot resolve a secret reference");
+                return Ok(Some(format!("revision {revision_id}: {message}")));
+            }
+        }
+        Ok(None)
+    }
+
     /// Makes the runtime hold exactly the groups of `groups`.
     async fn apply(
         &self,
@@ -742,6 +925,9 @@ impl DeploymentReconciler {
         deployment_id: &str,
     ) -> Result<(), ApiError> {
         let namespace_id = namespace.name.rsplit('/').next().unwrap_or_default();
+        // Cordoned hosts get no new instance (read once per apply; Kubernetes also has
+        // its nodes cordoned, see `crate::host`).
+        let excluded_hosts = crate::host::cordoned_hosts(store).await?;
         let mut specs = BTreeMap::new();
         for (revision_id, size) in &groups.groups {
             let name = format!("{}/revisions/{revision_id}", deployment.name);
@@ -751,13 +937,22 @@ impl DeploymentReconciler {
                 tracing::warn!(revision = %name, "a group names a revision that does not exist");
                 continue;
             };
-            let spec = model::group_spec(
+            // A group whose secret references do not resolve waits (see `unresolved_secret`).
+            let template = revision.template.clone().unwrap_or_default();
+            let Ok(secrets) =
+                crate::secret::usage::resolve_template(store, namespace_id, &template).await?
+            else {
+                continue;
+            };
+            let mut spec = model::group_spec(
                 namespace_id,
                 &namespace.runtime_namespace,
                 deployment,
                 &revision,
                 namespace.default_location_affinity.as_ref(),
+                &secrets,
             );
+            spec.placement.excluded_hosts = excluded_hosts.clone();
             specs.insert(revision_id.clone(), (spec, *size));
         }
         for (spec, size) in specs.values() {
@@ -812,7 +1007,15 @@ impl DeploymentReconciler {
         store
             .delete_prefix(&rollouts_prefix(&deployment.name))
             .await?;
-        let mut txn = Txn::new().delete(key).delete(groups_key(&deployment.name));
+        let mut txn = Txn::new()
+            .delete(key)
+            .delete(groups_key(&deployment.name))
+            .delete(super::instances_key(&deployment.name))
+            .delete(crate::autoscaling::policy_key(&deployment.name));
+        // Secrets made from the deployment's `secret_value`s go with it.
+        for secret in crate::secret::usage::owned_secret_keys(store, &deployment.name).await? {
+            txn = txn.delete(secret);
+        }
         let waiting = match store.get(&groups_key(&deployment.name)).await? {
             Some(kv) => GroupState::decode(&kv.value).unwrap_or_default().waiting,
             None => Vec::new(),

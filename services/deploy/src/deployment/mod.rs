@@ -28,6 +28,7 @@ const DEPLOYMENTS: &str = "deploy/deployments";
 const REVISIONS: &str = "deploy/revisions";
 const ROLLOUTS: &str = "deploy/rollouts";
 const GROUPS: &str = "deploy/groups";
+const INSTANCES: &str = "deploy/instances";
 
 /// The key of a deployment (`namespaces/{ns}/deployments/{d}`).
 pub fn deployment_key(name: &str) -> String {
@@ -52,7 +53,7 @@ pub fn deployment_name(key: &str) -> Option<&str> {
 /// Prefixes of the deployment records of a namespace (`namespaces/{ns}`) besides the
 /// deployments themselves: revisions, rollouts and group records.
 pub fn namespace_records_prefixes(namespace: &str) -> Vec<String> {
-    [REVISIONS, ROLLOUTS, GROUPS]
+    [REVISIONS, ROLLOUTS, GROUPS, INSTANCES]
         .into_iter()
         .map(|kind| keys::collection(kind, &format!("{namespace}/deployments")).into_string())
         .collect()
@@ -81,6 +82,13 @@ pub fn rollouts_prefix(deployment: &str) -> String {
 /// The key of a deployment's [`GroupState`].
 pub fn groups_key(deployment: &str) -> String {
     keys::resource(GROUPS, deployment)
+}
+
+/// The key of a deployment's observed instances: a `ListInstancesResponse` holding every
+/// instance as the deployment controller last saw it in the runtime (written by the
+/// leader, read by every replica's InstanceService).
+pub fn instances_key(deployment: &str) -> String {
+    keys::resource(INSTANCES, deployment)
 }
 
 /// The controller's record of a deployment's instance groups (internal, JSON).

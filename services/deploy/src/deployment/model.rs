@@ -189,12 +189,17 @@ pub fn validate_template(template: &DeploymentTemplate, field: &str) -> Result<(
                     "a value is required",
                 ));
             }
-            Some(env_var::Source::SecretRef(_) | env_var::Source::SecretValue(_)) => {
-                return Err(ApiError::failed_precondition(
-                    ErrorReason::InvalidState,
-                    format!("{field}.env[{i}]"),
-                    "secret values need the SecretService, which this installation does not serve yet",
-                ));
+            // Secrets: the form here; existence when the template is written
+            // (`crate::secret::usage::prepare`).
+            Some(env_var::Source::SecretRef(reference)) => crate::secret::usage::validate_ref(
+                reference,
+                &format!("{field}.env[{i}].secret_ref"),
+            )?,
+            Some(env_var::Source::SecretValue(value)) => {
+                crate::secret::usage::validate_secret_value(
+                    value,
+                    &format!("{field}.env[{i}].secret_value"),
+                )?
             }
         }
     }
@@ -294,12 +299,8 @@ pub fn validate_template(template: &DeploymentTemplate, field: &str) -> Result<(
         match &file.source {
             Some(config_file::Source::Content(content)) => total += content.len(),
             None => return Err(ApiError::invalid_field(format!("{ff}.content"), "required")),
-            Some(config_file::Source::SecretRef(_)) => {
-                return Err(ApiError::failed_precondition(
-                    ErrorReason::InvalidState,
-                    format!("{ff}.secret_ref"),
-                    "secret files need the SecretService, which this installation does not serve yet",
-                ));
+            Some(config_file::Source::SecretRef(reference)) => {
+                crate::secret::usage::validate_ref(reference, &format!("{ff}.secret_ref"))?
             }
         }
         if file.mode < 0 || file.mode > 0o7777 {
@@ -631,13 +632,15 @@ pub fn revision_id(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-/// The runtime's group spec of a revision.
+/// The runtime's group spec of a revision; `secrets` holds the values of its secret
+/// references (a reference missing there is left out).
 pub fn group_spec(
     namespace_id: &str,
     runtime_namespace: &str,
     deployment: &Deployment,
     revision: &DeploymentRevision,
     default_affinity: Option<&ferry_proto::ferry::common::v1::LocationAffinity>,
+    secrets: &crate::secret::usage::ResolvedSecrets,
 ) -> rt::GroupSpec {
     let template = revision.template.clone().unwrap_or_default();
     let deployment_id = deployment
@@ -663,10 +666,15 @@ pub fn group_spec(
         env: template
             .env
             .iter()
-            .filter_map(|env| match &env.source {
+            .enumerate()
+            .filter_map(|(i, env)| match &env.source {
                 Some(env_var::Source::Value(value)) => Some(rt::EnvVar {
                     name: env.name.clone(),
                     value: rt::EnvValue::Plain(value.clone()),
+                }),
+                Some(env_var::Source::SecretRef(_)) => secrets.env(i).map(|value| rt::EnvVar {
+                    name: env.name.clone(),
+                    value,
                 }),
                 _ => None,
             })
@@ -695,6 +703,8 @@ pub fn group_spec(
             region: affinity.and_then(|a| non_empty(&a.region)),
             zone: affinity.and_then(|a| non_empty(&a.zone)),
             avoid_hosts: Vec::new(),
+            // Set by the controller from the cordoned hosts when it applies the group.
+            excluded_hosts: Vec::new(),
         },
         labels: deployment
             .labels
@@ -708,17 +718,24 @@ pub fn group_spec(
         config_files: template
             .config_files
             .iter()
-            .filter_map(|file| match &file.source {
-                Some(config_file::Source::Content(content)) => Some(rt::ConfigFile {
+            .enumerate()
+            .filter_map(|(i, file)| {
+                let content = match &file.source {
+                    Some(config_file::Source::Content(content)) => {
+                        bytes::Bytes::from(content.clone().into_bytes())
+                    }
+                    Some(config_file::Source::SecretRef(_)) => secrets.file(i)?,
+                    None => return None,
+                };
+                Some(rt::ConfigFile {
                     path: file.path.clone(),
-                    content: bytes::Bytes::from(content.clone().into_bytes()),
+                    content,
                     mode: if file.mode == 0 {
                         0o644
                     } else {
                         file.mode as u32
                     },
-                }),
-                _ => None,
+                })
             })
             .collect(),
         working_dir: non_empty(&template.working_dir),
@@ -878,7 +895,14 @@ mod tests {
         );
         assert_eq!(revision.name, "namespaces/dev/deployments/web/revisions/r1");
         assert_eq!(revision.image_digest, DIGEST);
-        let spec = group_spec("dev", "ferry-dev", &deployment, &revision, None);
+        let spec = group_spec(
+            "dev",
+            "ferry-dev",
+            &deployment,
+            &revision,
+            None,
+            &Default::default(),
+        );
         assert_eq!(spec.revision, "r1");
         assert_eq!(spec.deployment, "web");
         assert_eq!(spec.env[0].value.resolved(), "v1");
