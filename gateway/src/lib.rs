@@ -110,13 +110,22 @@ pub async fn run_with_auth(
         move |host, routes| {
             let auth::Auth { shared, api } = auth::start(host, &auth_config, auth_methods)?;
             routes
-                .add_service(Authed::new(TokenServiceServer::new(api.clone()), shared.clone()))
-                .add_service(Authed::new(UserServiceServer::new(api.clone()), shared.clone()))
+                .add_service(Authed::new(
+                    TokenServiceServer::new(api.clone()),
+                    shared.clone(),
+                ))
+                .add_service(Authed::new(
+                    UserServiceServer::new(api.clone()),
+                    shared.clone(),
+                ))
                 .add_service(Authed::new(
                     ServiceAccountServiceServer::new(api.clone()),
                     shared.clone(),
                 ))
-                .add_service(Authed::new(RoleServiceServer::new(api.clone()), shared.clone()))
+                .add_service(Authed::new(
+                    RoleServiceServer::new(api.clone()),
+                    shared.clone(),
+                ))
                 .add_service(Authed::new(
                     RoleBindingServiceServer::new(api.clone()),
                     shared.clone(),

@@ -145,9 +145,10 @@ impl ServiceProcess {
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(bin_path(service));
         if service == "gateway" {
-            command
-                .env("FERRY_AUTH", "disabled")
-                .env("FERRY_BOOTSTRAP_TOKEN_FILE", log_dir.path().join(BOOTSTRAP_FILE));
+            command.env("FERRY_AUTH", "disabled").env(
+                "FERRY_BOOTSTRAP_TOKEN_FILE",
+                log_dir.path().join(BOOTSTRAP_FILE),
+            );
         }
         let child = command
             .arg("--listen")
@@ -195,14 +196,23 @@ impl ServiceProcess {
         process
     }
 
+    /// Starts a gateway with authentication on (as in production) and waits until its
+    /// health says SERVING; [`ServiceProcess::admin_channel`] calls it as its bootstrap
+    /// admin.
+    pub async fn start_gateway(launch: &Launch) -> Self {
+        Self::start_with_env("gateway", launch, &[("FERRY_AUTH", "enabled")]).await
+    }
+
+    /// A channel to this gateway that calls with its bootstrap admin token.
+    pub async fn admin_channel(&self) -> GatewayChannel {
+        let token = self.bootstrap_token().await;
+        GatewayChannel::new(self.channel().await, &token)
+    }
+
     /// The bootstrap admin token a gateway wrote on its first start (waits up to 10 s
     /// for the file); panics with the log when none appears.
     pub async fn bootstrap_token(&self) -> String {
-        let path = self
-            .log
-            .parent()
-            .expect("log dir")
-            .join(BOOTSTRAP_FILE);
+        let path = self.log.parent().expect("log dir").join(BOOTSTRAP_FILE);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(text) = std::fs::read_to_string(&path)
@@ -352,6 +362,54 @@ where
     None
 }
 
+/// A channel to a gateway that sends `authorization: Bearer <token>` with every call
+/// (usable wherever a generated client takes a `Channel`).
+#[derive(Clone)]
+pub struct GatewayChannel {
+    channel: Channel,
+    authorization: tonic::codegen::http::HeaderValue,
+}
+
+impl GatewayChannel {
+    /// `channel`, authenticated with `token`.
+    pub fn new(channel: Channel, token: &str) -> Self {
+        let mut authorization: tonic::codegen::http::HeaderValue = format!("Bearer {token}")
+            .parse()
+            .expect("a token is a valid header value");
+        authorization.set_sensitive(true);
+        Self {
+            channel,
+            authorization,
+        }
+    }
+}
+
+impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>> for GatewayChannel {
+    type Response = tonic::codegen::http::Response<tonic::body::Body>;
+    type Error = tonic::transport::Error;
+    type Future = <Channel as tonic::codegen::Service<
+        tonic::codegen::http::Request<tonic::body::Body>,
+    >>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tonic::codegen::Service::poll_ready(&mut self.channel, cx)
+    }
+
+    fn call(
+        &mut self,
+        mut request: tonic::codegen::http::Request<tonic::body::Body>,
+    ) -> Self::Future {
+        request.headers_mut().insert(
+            tonic::codegen::http::header::AUTHORIZATION,
+            self.authorization.clone(),
+        );
+        tonic::codegen::Service::call(&mut self.channel, request)
+    }
+}
+
 /// The `ErrorInfo` reason and domain of a status (panics when it has none: every Ferry
 /// error must carry one).
 pub fn error_info(status: &tonic::Status) -> (String, String) {
@@ -391,10 +449,16 @@ pub fn assert_error(status: &tonic::Status, code: tonic::Code, reason: &str, dom
 /// Watches an operation until its stream ends, and checks the stream's contract: at
 /// least the current state, every update but the last unfinished, the last one done.
 /// Each update must arrive within 10 s. Returns every update seen.
-pub async fn watch_operation_to_end(
-    channel: Channel,
+pub async fn watch_operation_to_end<T>(
+    channel: T,
     name: &str,
-) -> Vec<ferry_proto::ferry::common::v1::Operation> {
+) -> Vec<ferry_proto::ferry::common::v1::Operation>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
     use ferry_proto::ferry::common::v1::WatchOperationRequest;
     use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
 

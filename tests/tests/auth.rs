@@ -2,9 +2,9 @@
 //! gateway processes and a real deploy service on loopback, against a real etcd:
 //! no token → UNAUTHENTICATED; the bootstrap admin token works; a namespace viewer's
 //! write and its read in another namespace → PERMISSION_DENIED (never NOT_FOUND); a
-//! token revoked through gateway A is refused by gateway B within 1 s (measured); the
-//! audit log holds the test's mutating and refused calls; no token secret appears in
-//! any log or in any response after CreateToken.
+//! token revoked through gateway A is refused by gateway B, and its open stream there
+//! ends, within 1 s (measured); the audit log holds the test's mutating and refused
+//! calls; no token secret appears in any log or in any response after CreateToken.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::sync::{Arc, Mutex};
@@ -21,10 +21,11 @@ use ferry_proto::ferry::auth::v1::{
     GetCallerIdentityRequest, GetTokenRequest, ListAuditEntriesRequest, ListTokensRequest,
     RevokeTokenRequest, RoleBinding, ServiceAccount, Token,
 };
+use ferry_proto::ferry::deploy::v1::event_service_client::EventServiceClient;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::{
     CreateNamespaceRequest, DeleteNamespaceRequest, GetNamespaceRequest, ListNamespacesRequest,
-    Namespace,
+    Namespace, WatchEventsRequest,
 };
 use ferry_store::Store;
 use ferry_store::keys::PrefixedStore;
@@ -146,7 +147,10 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         .unwrap()
         .into_inner();
     let viewer_token = created.secret.clone();
-    assert!(viewer_token.starts_with("ferry_dev-viewer-ci_"), "a secret is returned once");
+    assert!(
+        viewer_token.starts_with("ferry_dev-viewer-ci_"),
+        "a secret is returned once"
+    );
 
     // The secret is never shown again.
     let fetched = admin_tokens
@@ -165,7 +169,12 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
     for bytes in [fetched.encode_to_vec(), listed.encode_to_vec()] {
         let text = String::from_utf8_lossy(&bytes);
         for secret in [&viewer_token, &admin_token] {
-            let (_, raw) = secret.rsplit_once('_').unwrap();
+            // `ferry_<id>_<secret>`: ids hold no `_`, secrets may.
+            let (_, raw) = secret
+                .strip_prefix("ferry_")
+                .unwrap()
+                .split_once('_')
+                .unwrap();
             assert!(!text.contains(raw), "a secret leaked into a response");
         }
     }
@@ -190,9 +199,7 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
     assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED", DOMAIN);
     for other in ["namespaces/auth-prod", "namespaces/does-not-exist"] {
         let status = viewer_a
-            .get_namespace(GetNamespaceRequest {
-                name: other.into(),
-            })
+            .get_namespace(GetNamespaceRequest { name: other.into() })
             .await
             .unwrap_err();
         assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED", DOMAIN);
@@ -200,10 +207,8 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
 
     // A second gateway replica on the same etcd: it knows the token from the watch.
     let gateway_b = ServiceProcess::start_with_env("gateway", &launch, AUTH_ON).await;
-    let mut viewer_b = NamespaceServiceClient::with_interceptor(
-        gateway_b.channel().await,
-        bearer(&viewer_token),
-    );
+    let mut viewer_b =
+        NamespaceServiceClient::with_interceptor(gateway_b.channel().await, bearer(&viewer_token));
     let works_on_b = eventually(Duration::from_secs(10), || {
         let mut client = viewer_b.clone();
         async move {
@@ -221,6 +226,24 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         "gateway B never accepted the viewer; log:\n{}",
         gateway_b.log_text()
     );
+
+    // The viewer may not read the audit log (viewer excludes auth.auditEntries.*).
+    let status = AuditServiceClient::with_interceptor(channel_a.clone(), bearer(&viewer_token))
+        .list_audit_entries(ListAuditEntriesRequest::default())
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED", DOMAIN);
+
+    // A stream the viewer holds open on B (its namespace's events).
+    let mut events =
+        EventServiceClient::with_interceptor(gateway_b.channel().await, bearer(&viewer_token))
+            .watch_events(WatchEventsRequest {
+                parent: "namespaces/auth-dev".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("the viewer may watch its namespace's events")
+            .into_inner();
 
     // Revoked through A, refused by B within 1 s.
     admin_tokens
@@ -257,6 +280,23 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         refused_after < Duration::from_secs(1),
         "revocation took {refused_after:?}"
     );
+    // The open stream ends too, within the same second.
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(2), events.message()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) => panic!("the stream ended without an error"),
+            Ok(Err(status)) => {
+                assert_error(&status, Code::Unauthenticated, "TOKEN_REVOKED", DOMAIN);
+                break revoked_at.elapsed();
+            }
+            Err(_) => panic!("the stream outlived its revoked token by 2 s"),
+        }
+    };
+    println!("the revoked token's open stream on gateway B ended after {ended:?}");
+    assert!(
+        ended < Duration::from_secs(1),
+        "stream ended after {ended:?}"
+    );
 
     // The audit log holds every mutating call and every refused one.
     let mut audit = AuditServiceClient::with_interceptor(channel_a.clone(), bearer(&admin_token));
@@ -264,22 +304,33 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         (
             "users/admin",
             "/ferry.deploy.v1.NamespaceService/CreateNamespace",
-            "",
+            "namespaces/auth-dev",
+            0,
+        ),
+        (
+            "users/admin",
+            "/ferry.deploy.v1.NamespaceService/CreateNamespace",
+            "namespaces/auth-prod",
             0,
         ),
         (
             "users/admin",
             "/ferry.auth.v1.ServiceAccountService/CreateServiceAccount",
-            "",
+            "serviceAccounts/dev-viewer",
             0,
         ),
         (
             "users/admin",
             "/ferry.auth.v1.RoleBindingService/CreateRoleBinding",
-            "namespaces/auth-dev",
+            "namespaces/auth-dev/roleBindings/viewers",
             0,
         ),
-        ("users/admin", "/ferry.auth.v1.TokenService/CreateToken", "", 0),
+        (
+            "users/admin",
+            "/ferry.auth.v1.TokenService/CreateToken",
+            "tokens/dev-viewer-ci",
+            0,
+        ),
         (
             "users/admin",
             "/ferry.auth.v1.TokenService/RevokeToken",
@@ -296,6 +347,12 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
             "serviceAccounts/dev-viewer",
             "/ferry.deploy.v1.NamespaceService/GetNamespace",
             "namespaces/does-not-exist",
+            Code::PermissionDenied as i32,
+        ),
+        (
+            "serviceAccounts/dev-viewer",
+            "/ferry.auth.v1.AuditService/ListAuditEntries",
+            "",
             Code::PermissionDenied as i32,
         ),
         (
@@ -349,7 +406,9 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         .count();
     assert_eq!(creates, 2, "each create is recorded once");
     assert!(
-        entries.iter().all(|e| e.create_time.is_some() && !e.request_id.is_empty()),
+        entries
+            .iter()
+            .all(|e| e.create_time.is_some() && !e.request_id.is_empty()),
         "entries carry time and request id"
     );
     assert!(
@@ -374,14 +433,20 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         .unwrap()
         .into_inner();
     assert_eq!(filtered.audit_entries.len(), 1);
-    assert!(!filtered.next_page_token.is_empty(), "a second page follows");
-    // The viewer may not read the audit log (viewer excludes auth.auditEntries.*).
-
+    assert!(
+        !filtered.next_page_token.is_empty(),
+        "a second page follows"
+    );
     // No secret in any log.
     for process in [&gateway_a, &gateway_b, &deploy] {
         let log = process.log_text();
         for secret in [&admin_token, &viewer_token] {
-            let (_, raw) = secret.rsplit_once('_').unwrap();
+            // `ferry_<id>_<secret>`: ids hold no `_`, secrets may.
+            let (_, raw) = secret
+                .strip_prefix("ferry_")
+                .unwrap()
+                .split_once('_')
+                .unwrap();
             assert!(
                 !log.contains(raw),
                 "{} logged a token secret",
@@ -391,6 +456,51 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         process.assert_no_error_logs();
     }
 
+    PrefixedStore::new(etcd.store().await, prefix.clone())
+        .delete_prefix("")
+        .await
+        .unwrap();
+}
+
+/// `FERRY_AUTH=disabled` (local development): calls pass without a token, and there is
+/// no caller to describe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_auth_disabled_lets_calls_through() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("auth-off");
+    let launch = Launch::new(&etcd, &prefix);
+    let gateway =
+        ServiceProcess::start_with_env("gateway", &launch, &[("FERRY_AUTH", "disabled")]).await;
+    let _deploy = ServiceProcess::start("deploy", &launch).await;
+    let channel = gateway.channel().await;
+    let through = eventually(Duration::from_secs(10), || {
+        let mut client = NamespaceServiceClient::new(channel.clone());
+        async move {
+            client
+                .get_namespace(GetNamespaceRequest {
+                    name: "namespaces/ferry-system".into(),
+                })
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    assert!(
+        through.is_some(),
+        "no token needed; log:\n{}",
+        gateway.log_text()
+    );
+    let status = UserServiceClient::new(channel)
+        .get_caller_identity(GetCallerIdentityRequest::default())
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::FailedPrecondition, "INVALID_STATE", DOMAIN);
+    assert!(
+        !gateway.bootstrap_token_file().exists(),
+        "no bootstrap token is written while authentication is off"
+    );
+    assert!(gateway.log_text().contains("authentication is disabled"));
+    gateway.assert_no_error_logs();
     PrefixedStore::new(etcd.store().await, prefix.clone())
         .delete_prefix("")
         .await

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_e2e::{
-    Launch, ServiceProcess, assert_error, eventually, unique_prefix, watch_operation_to_end,
+    GatewayChannel, Launch, ServiceProcess, assert_error, eventually, unique_prefix,
+    watch_operation_to_end,
 };
 use ferry_proto::ferry::auth::v1::GetTokenRequest;
 use ferry_proto::ferry::auth::v1::token_service_client::TokenServiceClient;
@@ -27,12 +28,11 @@ use ferry_store::Store;
 use ferry_store::keys::PrefixedStore;
 use ferry_store::testsuite::TestEtcd;
 use tonic::Code;
-use tonic::transport::Channel;
 
 /// Waits until the gateway forwards namespace calls (it has seen a deploy registration)
 /// and deploy has made its `ferry-system` namespace.
-async fn wait_forwarding(gateway: &ServiceProcess) -> NamespaceServiceClient<Channel> {
-    let client = NamespaceServiceClient::new(gateway.channel().await);
+async fn wait_forwarding(gateway: &ServiceProcess) -> NamespaceServiceClient<GatewayChannel> {
+    let client = NamespaceServiceClient::new(gateway.admin_channel().await);
     let ready = eventually(Duration::from_secs(10), || {
         let mut client = client.clone();
         async move {
@@ -65,7 +65,7 @@ async fn namespaces_and_operation_streams_work_through_the_gateway() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("gateway-deploy");
     let launch = Launch::new(&etcd, &prefix);
-    let gateway = ServiceProcess::start("gateway", &launch).await;
+    let gateway = ServiceProcess::start_gateway(&launch).await;
     let deploy = ServiceProcess::start("deploy", &launch).await;
     let mut namespaces = wait_forwarding(&gateway).await;
 
@@ -139,7 +139,7 @@ async fn namespaces_and_operation_streams_work_through_the_gateway() {
         .await
         .unwrap()
         .into_inner();
-    let seen = watch_operation_to_end(gateway.channel().await, &operation.name).await;
+    let seen = watch_operation_to_end(gateway.admin_channel().await, &operation.name).await;
     assert_eq!(
         seen.last().unwrap().metadata.as_ref().unwrap().state(),
         OperationState::Succeeded
@@ -155,9 +155,9 @@ async fn errors_come_from_the_service_that_raised_them() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("gateway-errors");
     let launch = Launch::new(&etcd, &prefix);
-    let gateway = ServiceProcess::start("gateway", &launch).await;
+    let gateway = ServiceProcess::start_gateway(&launch).await;
     let build = ServiceProcess::start("build", &launch).await;
-    let channel = gateway.channel().await;
+    let channel = gateway.admin_channel().await;
 
     // An unimplemented build method: UNIMPLEMENTED from build, forwarded unchanged.
     let mut builds = BuildServiceClient::new(channel.clone());
@@ -200,8 +200,7 @@ async fn errors_come_from_the_service_that_raised_them() {
         "gateway.ferry.dev",
     );
 
-    // The gateway's own API is answered locally (authentication is off in this test:
-    // the harness starts gateways with FERRY_AUTH=disabled unless told otherwise).
+    // The gateway's own API is answered locally.
     let status = TokenServiceClient::new(channel.clone())
         .get_token(GetTokenRequest {
             name: "tokens/t".into(),
@@ -232,7 +231,7 @@ async fn errors_come_from_the_service_that_raised_them() {
 }
 
 /// Calls `path` with an empty message.
-async fn call_raw(channel: Channel, path: &'static str) -> Result<(), tonic::Status> {
+async fn call_raw(channel: GatewayChannel, path: &'static str) -> Result<(), tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await
@@ -266,7 +265,7 @@ enum Calls {
 /// Runs `TASKS` concurrent loops of `calls` through `client` for `run`, calling `disrupt`
 /// (in a blocking thread) after `run / 3`.
 async fn load(
-    client: NamespaceServiceClient<Channel>,
+    client: NamespaceServiceClient<GatewayChannel>,
     calls_made: Calls,
     run: Duration,
     disrupt: impl FnOnce() + Send + 'static,
@@ -343,7 +342,7 @@ async fn gateway_and_two_deploys(
     prefix: &str,
 ) -> (ServiceProcess, ServiceProcess, ServiceProcess) {
     let launch = Launch::new(etcd, prefix);
-    let gateway = ServiceProcess::start("gateway", &launch).await;
+    let gateway = ServiceProcess::start_gateway(&launch).await;
     let doomed = ServiceProcess::start("deploy", &launch).await;
     let survivor = ServiceProcess::start("deploy", &launch).await;
     let store = PrefixedStore::new(etcd.store().await, prefix.to_string());
@@ -421,7 +420,7 @@ async fn reads_through_the_gateway_survive_a_killed_instance() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("gateway-failover");
     let (gateway, doomed, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
-    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let client = NamespaceServiceClient::new(gateway.admin_channel().await);
     let pid = doomed.pid();
     let load = load(client, Calls::Reads, Duration::from_secs(4), move || {
         kill(pid, "KILL");
@@ -441,7 +440,7 @@ async fn reads_in_flight_on_a_dying_instance_are_retried() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("gateway-in-flight");
     let (gateway, doomed, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
-    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let client = NamespaceServiceClient::new(gateway.admin_channel().await);
     let pid = doomed.pid();
     let load = load(client, Calls::Reads, Duration::from_secs(4), move || {
         kill(pid, "STOP");
@@ -482,7 +481,7 @@ async fn a_graceful_stop_loses_no_call_not_even_a_plain_write() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("gateway-graceful");
     let (gateway, mut stopping, survivor) = gateway_and_two_deploys(&etcd, &prefix).await;
-    let client = NamespaceServiceClient::new(gateway.channel().await);
+    let client = NamespaceServiceClient::new(gateway.admin_channel().await);
     let pid = stopping.pid();
     let load = load(
         client,
