@@ -33,5 +33,7 @@ if [ ! -x "$venv/bin/buf" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'buf-bin==1.*'
 fi
+# The SDK generator and the Python SDK's tests (deploy/dev/sdk.sh, tests/tests/sdk.rs).
+"$venv/bin/pip" install -q -r "$root/crates/sdk/python/requirements.txt"
 
 FERRY_PYTHON="$venv/bin/python" "$root/deploy/dev/fetch-protos.sh"

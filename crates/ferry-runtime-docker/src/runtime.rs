@@ -1055,10 +1055,26 @@ impl Runtime for DockerRuntime {
             *group_counts.entry(s.status.host.clone()).or_default() += 1;
         }
         for _ in live_count..replicas as usize {
+            // Spreading ranks below the spec's own preferences: only hosts the spec
+            // would pick anyway (ready, in its region/zone, not avoided) are compared.
             let mut placement = spec.placement.clone();
-            let fewest = hosts
+            let fits = |h: &&HostStatus| {
+                h.state == HostState::Ready
+                    && spec
+                        .placement
+                        .region
+                        .as_ref()
+                        .is_none_or(|r| &h.region == r)
+                    && spec.placement.zone.as_ref().is_none_or(|z| &h.zone == z)
+                    && !spec.placement.excluded_hosts.contains(&h.name)
+            };
+            let preferred: Vec<&HostStatus> = hosts
                 .iter()
-                .filter(|h| h.state == HostState::Ready)
+                .filter(fits)
+                .filter(|h| !spec.placement.avoid_hosts.contains(&h.name))
+                .collect();
+            let fewest = preferred
+                .iter()
                 .map(|h| group_counts.get(&h.name).copied().unwrap_or(0))
                 .min()
                 .unwrap_or(0);

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Generates Ferry's client SDKs from proto/ and checks that the committed ones match.
+#
+#   deploy/dev/sdk.sh generate   rewrites the generated code of crates/sdk/python and
+#                                crates/sdk/go from proto/ (hand-written files stay)
+#   deploy/dev/sdk.sh check      generates into a temporary folder and fails, printing the
+#                                diff, when the committed SDKs differ from it (CI's drift check)
+#
+# Python: grpcio-tools (pinned in crates/sdk/python/requirements.txt, installed into the
+# venv by deploy/dev/setup.sh) writes ferry/<area>/v1/*_pb2*.py(i) and the google/api +
+# google/rpc modules they import (a namespace package: no google/__init__.py, which would
+# hide google.protobuf). Go: the same protoc (grpc_tools.protoc) with protoc-gen-go and
+# protoc-gen-go-grpc at the versions pinned below writes ferry/<area>/v1/*.pb.go (module ferry.dev/sdk/go); the
+# google protos come from the genproto modules named in crates/sdk/go/go.mod.
+set -euo pipefail
+export LC_ALL=C
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+venv=${FERRY_VENV:-/opt/ferry-venv}
+go=${FERRY_GO:-$(command -v go || echo /usr/local/go/bin/go)}
+googleapis=$root/.deps/googleapis
+protoc_gen_go=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+protoc_gen_go_grpc=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+go_module=ferry.dev/sdk/go
+
+usage() {
+  echo "usage: $0 generate|check" >&2
+  exit 2
+}
+[ $# -eq 1 ] || usage
+
+[ -f "$googleapis/google/rpc/status.proto" ] || FERRY_PYTHON="$venv/bin/python" deploy/dev/fetch-protos.sh
+# The generated code names the generator's versions: only the pinned one gives the
+# committed output.
+want=$(sed -n 's/^grpcio-tools==//p' crates/sdk/python/requirements.txt)
+have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("grpcio-tools"))' 2>/dev/null || true)
+if [ "$have" != "$want" ]; then
+  echo "sdk: $venv has grpcio-tools ${have:-(none)}, crates/sdk/python/requirements.txt pins $want: run deploy/dev/setup.sh" >&2
+  exit 1
+fi
+[ -x "$go" ] || {
+  echo "sdk: go is missing (set FERRY_GO or put go on PATH)" >&2
+  exit 1
+}
+
+# The google/api and google/rpc files that Ferry's protos import, directly or not.
+google_deps() {
+  local pending seen=() file dep
+  mapfile -t pending < <(grep -ho '^import "google/\(api\|rpc\)/[^"]*"' "$@" | cut -d'"' -f2 | sort -u)
+  while [ ${#pending[@]} -gt 0 ]; do
+    file=${pending[0]}
+    pending=("${pending[@]:1}")
+    [[ " ${seen[*]} " == *" $file "* ]] && continue
+    seen+=("$file")
+    while read -r dep; do
+      pending+=("$dep")
+    done < <(grep -ho '^import "google/\(api\|rpc\)/[^"]*"' "$googleapis/$file" | cut -d'"' -f2)
+  done
+  printf '%s\n' "${seen[@]}" | sort
+}
+
+# Writes the generated SDK code into $1/python and $1/go.
+generate_into() {
+  local out=$1 bin=$1/bin
+  local -a ferry_protos google_protos
+  mapfile -t ferry_protos < <(cd proto && find ferry -name "*.proto" | sort)
+  mapfile -t google_protos < <(cd proto && google_deps "${ferry_protos[@]}")
+  mkdir -p "$out/python" "$out/go" "$bin"
+
+  # Python. grpc_tools.protoc adds its own copy of the well-known types to the path.
+  "$venv/bin/python" -m grpc_tools.protoc -I proto -I "$googleapis" \
+    --python_out="$out/python" --pyi_out="$out/python" --grpc_python_out="$out/python" \
+    "${ferry_protos[@]}"
+  "$venv/bin/python" -m grpc_tools.protoc -I "$googleapis" \
+    --python_out="$out/python" --pyi_out="$out/python" "${google_protos[@]}"
+  # Regular packages for ferry.<area>.v1 (ferry/__init__.py is hand-written); google
+  # stays a namespace package so that google.protobuf is still found.
+  find "$out/python/ferry" -mindepth 1 -type d -exec touch {}/__init__.py \;
+
+  # Go.
+  GOBIN=$(cd "$bin" && pwd) "$go" install "$protoc_gen_go"
+  GOBIN=$(cd "$bin" && pwd) "$go" install "$protoc_gen_go_grpc"
+  "$venv/bin/python" -m grpc_tools.protoc -I proto -I "$googleapis" \
+    --plugin=protoc-gen-go="$bin/protoc-gen-go" --plugin=protoc-gen-go-grpc="$bin/protoc-gen-go-grpc" \
+    --go_out="$out/go" --go_opt=module="$go_module" \
+    --go-grpc_out="$out/go" --go-grpc_opt=module="$go_module" \
+    "${ferry_protos[@]}"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+generate_into "$tmp"
+
+sdk=crates/sdk
+case $1 in
+  generate)
+    rm -rf "$sdk/python/google" "$sdk/go/ferry"
+    find "$sdk/python/ferry" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+    cp -r "$tmp/python/google" "$sdk/python/"
+    cp -r "$tmp/python/ferry/." "$sdk/python/ferry/"
+    cp -r "$tmp/go/ferry" "$sdk/go/"
+    echo "sdk: generated $sdk/python and $sdk/go from proto/"
+    ;;
+  check)
+    # The hand-written files of the python package are no generated output: compare them
+    # with themselves.
+    for file in "$sdk"/python/ferry/*; do
+      [ -f "$file" ] && cp "$file" "$tmp/python/ferry/"
+    done
+    status=0
+    diff -ru -x __pycache__ "$sdk/python/ferry" "$tmp/python/ferry" || status=1
+    diff -ru -x __pycache__ "$sdk/python/google" "$tmp/python/google" || status=1
+    diff -ru "$sdk/go/ferry" "$tmp/go/ferry" || status=1
+    if [ $status -ne 0 ]; then
+      echo "sdk: the committed SDKs differ from what proto/ generates: run deploy/dev/sdk.sh generate" >&2
+      exit 1
+    fi
+    echo "sdk: the committed SDKs match proto/"
+    ;;
+  *) usage ;;
+esac
