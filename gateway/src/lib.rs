@@ -9,7 +9,8 @@
 //! - [`routing`] says which service owns a path;
 //! - [`balance`] chooses an instance and decides when a retry is safe;
 //! - [`call`] reads what the proxy needs from a call (method shape, `request_id`, deadline);
-//! - [`proxy`] forwards the call at the HTTP/2 level.
+//! - [`proxy`] forwards the call at the HTTP/2 level;
+//! - [`transcode`] serves JSON over HTTP and gRPC-Web by translating them into gRPC calls.
 //!
 //! # The stack a call goes through
 //!
@@ -24,8 +25,10 @@
 //!    they are;
 //! 4. tonic's routes: health and reflection (open), and `ferry.auth.v1` behind
 //!    [`auth::layer::Authed`];
-//! 5. the routes' fallback, [`proxy::Proxy`] behind [`auth::layer::Authed`], for every
-//!    path no local route matches.
+//! 5. the routes' fallback, for every path no local route matches: [`transcode`], which
+//!    passes gRPC on to [`proxy::Proxy`] behind [`auth::layer::Authed`], and translates
+//!    JSON over HTTP and gRPC-Web into gRPC calls to the same services (the local auth
+//!    services and the proxy, each behind [`auth::layer::Authed`]).
 //!
 //! Forwarding is the routes' fallback rather than a dispatcher wrapped around them
 //! because the local services are then matched exactly as in every other service (same
@@ -43,6 +46,7 @@ pub mod discovery;
 pub mod error;
 pub mod proxy;
 pub mod routing;
+pub mod transcode;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -99,7 +103,7 @@ pub async fn run_with_auth(
 ) -> anyhow::Result<()> {
     let methods = Arc::new(Methods::ferry()?);
     // The routes are built first; the fallback (the proxy) shares their auth layer.
-    let started: Arc<OnceLock<Arc<AuthShared>>> = Arc::new(OnceLock::new());
+    let started: Arc<OnceLock<(Arc<AuthShared>, auth::api::AuthApi)>> = Arc::new(OnceLock::new());
     let for_proxy = started.clone();
     let auth_methods = methods.clone();
     ferry_kit::server::serve_with_fallback(
@@ -130,12 +134,15 @@ pub async fn run_with_auth(
                     RoleBindingServiceServer::new(api.clone()),
                     shared.clone(),
                 ))
-                .add_service(Authed::new(AuditServiceServer::new(api), shared.clone()));
-            let _ = started.set(shared);
+                .add_service(Authed::new(
+                    AuditServiceServer::new(api.clone()),
+                    shared.clone(),
+                ));
+            let _ = started.set((shared, api));
             Ok(())
         },
         move |host| {
-            let shared = for_proxy
+            let (shared, api) = for_proxy
                 .get()
                 .cloned()
                 .ok_or_else(|| anyhow::anyhow!("the auth layer was not started"))?;
@@ -144,15 +151,18 @@ pub async fn run_with_auth(
             let (table, follow) =
                 discovery::watch_registrations(host.store.clone(), host.stopping.clone());
             host.spawn(follow);
-            Ok(Authed::new(
+            let forward = Authed::new(
                 Proxy::new(
                     table,
                     methods,
                     ProxyOptions::default(),
                     host.draining.clone(),
                 ),
-                shared,
-            ))
+                shared.clone(),
+            );
+            // JSON and gRPC-Web reach no local route: the transcoder, as the fallback,
+            // translates them and hands them to the auth services and the proxy.
+            transcode::Transcoder::gateway(api, shared, forward)
         },
     )
     .await

@@ -109,9 +109,15 @@ pub async fn serve<F>(
 where
     F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
 {
-    serve_routes(spec, config, listener, shutdown, routes, |_, routes| {
-        Ok(routes)
-    })
+    serve_routes(
+        spec,
+        config,
+        listener,
+        shutdown,
+        false,
+        routes,
+        |_, routes| Ok(routes),
+    )
     .await
 }
 
@@ -121,7 +127,9 @@ where
 /// deadline, edge layer), so its calls are traced, bounded and load-shed alike, and a bare
 /// UNIMPLEMENTED it returns still gets its `ErrorInfo`.
 ///
-/// Health and reflection stay local routes: a fallback never sees them.
+/// Health and reflection stay local routes: a fallback never sees them. The server also
+/// accepts HTTP/1.1 connections (gRPC stays on HTTP/2): the gateway's fallback answers
+/// JSON and gRPC-Web, which browsers and `curl` send over HTTP/1.1.
 pub async fn serve_with_fallback<F, G, S>(
     spec: ServiceSpec,
     config: ServiceConfig,
@@ -140,17 +148,25 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    serve_routes(spec, config, listener, shutdown, routes, |host, routes| {
-        let fallback = tower::ServiceExt::map_request(
-            fallback(host)?,
-            |request: http::Request<axum::body::Body>| request.map(Body::new),
-        );
-        // tonic's routes are an axum router that answers UNIMPLEMENTED for unknown paths;
-        // the fallback service takes that place.
-        Ok(Routes::from(
-            routes.into_axum_router().fallback_service(fallback),
-        ))
-    })
+    serve_routes(
+        spec,
+        config,
+        listener,
+        shutdown,
+        true,
+        routes,
+        |host, routes| {
+            let fallback = tower::ServiceExt::map_request(
+                fallback(host)?,
+                |request: http::Request<axum::body::Body>| request.map(Body::new),
+            );
+            // tonic's routes are an axum router that answers UNIMPLEMENTED for unknown paths;
+            // the fallback service takes that place.
+            Ok(Routes::from(
+                routes.into_axum_router().fallback_service(fallback),
+            ))
+        },
+    )
     .await
 }
 
@@ -161,6 +177,7 @@ async fn serve_routes<F, W>(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+    accept_http1: bool,
     routes: F,
     finish: W,
 ) -> anyhow::Result<()>
@@ -243,6 +260,7 @@ where
     // - the edge layer: sheds load past the in-flight limit instead of queueing (a hang is
     //   worse than a fast UNAVAILABLE), and adds ErrorInfo to UNIMPLEMENTED answers.
     let mut server = tonic::transport::Server::builder()
+        .accept_http1(accept_http1)
         .trace_fn(move |request| {
             tracing::info_span!("grpc", service = service_name, method = %request.uri().path())
         })

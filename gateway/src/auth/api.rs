@@ -1138,8 +1138,16 @@ impl RoleBindingService for AuthApi {
                         ),
                     ));
                 }
-                if !state.users.contains_key(member) && !state.service_accounts.contains_key(member)
-                {
+                // Read from etcd, not the watch-fed table: a member created a moment ago
+                // may not have reached this replica's table yet.
+                let known = state.users.contains_key(member)
+                    || state.service_accounts.contains_key(member)
+                    || self.read::<User>(USERS, member).await.is_ok()
+                    || self
+                        .read::<ServiceAccount>(SERVICE_ACCOUNTS, member)
+                        .await
+                        .is_ok();
+                if !known {
                     return Err(ApiError::not_found(member));
                 }
             }

@@ -1,0 +1,471 @@
+//! The command line, declared with clap's derive API: global flags and one subcommand per
+//! API area. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit codes, shown at the end of `ferry --help`.
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the API refused or failed the call; 2 usage \
+error; 3 local configuration (no context, no token, unreadable file); 4 gateway unreachable; 5 a \
+long-running operation failed or was cancelled.\n\nEnvironment: FERRY_CONFIG (config file), \
+FERRY_CONTEXT, FERRY_GATEWAY, FERRY_TOKEN, FERRY_NAMESPACE override the config file.";
+
+/// Ferry's command line: talks to a Ferry gateway over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The context to use (default: the current one, see `ferry context list`).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// The namespace of namespaced commands (default: the context's).
+    #[arg(long, short = 'n', global = true)]
+    pub namespace: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Return as soon as a long-running call is accepted, printing its operation,
+    /// instead of following it with a progress bar.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people.
+    Table,
+    /// Proto JSON (the canonical protobuf JSON mapping) for scripts.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a gateway address and token as a context (the token is never printed).
+    Login(LoginArgs),
+    /// List, switch and edit contexts.
+    #[command(subcommand)]
+    Context(ContextCommand),
+    /// Namespaces.
+    #[command(subcommand, alias = "ns")]
+    Namespaces(NamespacesCommand),
+    /// Deployments: create, update, scale, roll back.
+    #[command(subcommand, alias = "deploy")]
+    Deployments(DeploymentsCommand),
+    /// Rollouts of a deployment.
+    #[command(subcommand)]
+    Rollouts(RolloutsCommand),
+    /// Instances of a deployment: list, logs, restart.
+    #[command(subcommand)]
+    Instances(InstancesCommand),
+    /// Events of a namespace.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Hosts of the runtimes.
+    #[command(subcommand)]
+    Hosts(HostsCommand),
+    /// Secrets of a namespace (values are write-only).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Long-running operations.
+    #[command(subcommand)]
+    Operations(OperationsCommand),
+}
+
+/// `ferry login`: writes the context named by `--context` (else the current one, else
+/// `default`), with `--namespace` as its default namespace when given.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The gateway address, e.g. `http://127.0.0.1:7000` (default: the context's, or
+    /// FERRY_GATEWAY).
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// A file holding the token.
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// The token itself (visible in the process list: prefer --token-file or stdin).
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+/// `ferry context …`.
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// List the contexts (the current one is marked).
+    List,
+    /// Make a context the current one.
+    Use {
+        /// The context's name.
+        name: String,
+    },
+    /// Set the default namespace of the current context (or of `--context`).
+    SetNamespace {
+        /// The namespace id.
+        namespace: String,
+    },
+}
+
+/// `ferry namespaces …`.
+#[derive(Debug, Subcommand)]
+pub enum NamespacesCommand {
+    /// List namespaces.
+    List(ListArgs),
+    /// Show one namespace.
+    Get {
+        /// The namespace id (or `namespaces/<id>`).
+        id: String,
+    },
+    /// Create a namespace.
+    Create {
+        /// The namespace id.
+        id: String,
+        /// A description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A display name.
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+    /// Delete a namespace (a long-running operation).
+    Delete {
+        /// The namespace id.
+        id: String,
+        /// Delete what it holds too.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Paging and filtering of list commands.
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    /// An AIP-160 filter.
+    #[arg(long, default_value = "")]
+    pub filter: String,
+    /// Most items to show (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+}
+
+/// `ferry deployments …`.
+#[derive(Debug, Subcommand)]
+pub enum DeploymentsCommand {
+    /// List deployments of the namespace.
+    List(ListArgs),
+    /// Show one deployment.
+    Get {
+        /// The deployment id (or its full name).
+        id: String,
+    },
+    /// Create a deployment from flags, or from a proto JSON file (`-f`).
+    Create(CreateDeploymentArgs),
+    /// Change a deployment's image or environment (makes a new revision).
+    Update(UpdateDeploymentArgs),
+    /// Set a deployment's replica count.
+    Scale {
+        /// The deployment id.
+        id: String,
+        /// The replica count.
+        replicas: i32,
+    },
+    /// Delete a deployment and its instances.
+    Delete {
+        /// The deployment id.
+        id: String,
+    },
+    /// List a deployment's revisions.
+    Revisions {
+        /// The deployment id.
+        id: String,
+    },
+    /// Roll a deployment back to an earlier revision.
+    Rollback {
+        /// The deployment id.
+        id: String,
+        /// The revision to go back to (`r3`, or `3`).
+        #[arg(long)]
+        to: String,
+        /// Accept a revision known to be bad.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `ferry deployments create`.
+#[derive(Debug, Args, Default)]
+pub struct CreateDeploymentArgs {
+    /// The deployment id (taken from the file's `name` when omitted with `-f`).
+    pub id: Option<String>,
+    /// A `Deployment` in proto JSON; the flags below are refused with it.
+    #[arg(long, short = 'f', conflicts_with_all = ["image", "replicas", "env", "port"])]
+    pub file: Option<PathBuf>,
+    /// The image: a digest-pinned reference (`registry/app@sha256:…`), or a built image
+    /// `applications/<app>/images/<image>`.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// The replica count.
+    #[arg(long)]
+    pub replicas: Option<i32>,
+    /// An environment variable `KEY=VALUE` (repeatable).
+    #[arg(long = "env", short = 'e')]
+    pub env: Vec<String>,
+    /// A port `name:port[/tcp|/udp|/http|/grpc]` (repeatable).
+    #[arg(long = "port", short = 'p')]
+    pub port: Vec<String>,
+}
+
+/// `ferry deployments update`.
+#[derive(Debug, Args, Default)]
+pub struct UpdateDeploymentArgs {
+    /// The deployment id.
+    pub id: String,
+    /// The new image.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Set an environment variable `KEY=VALUE` (repeatable); `KEY-` removes one.
+    #[arg(long = "env", short = 'e')]
+    pub env: Vec<String>,
+}
+
+/// `ferry rollouts …`.
+#[derive(Debug, Subcommand)]
+pub enum RolloutsCommand {
+    /// List a deployment's rollouts.
+    List {
+        /// The deployment id.
+        deployment: String,
+    },
+    /// Show a rollout (`<deployment>/<rollout>` or its full name).
+    Get {
+        /// The rollout.
+        rollout: String,
+    },
+    /// Pause a rollout.
+    Pause {
+        /// The rollout.
+        rollout: String,
+    },
+    /// Resume a paused rollout.
+    Resume {
+        /// The rollout.
+        rollout: String,
+    },
+    /// Abort a rollout (rolls back to the previous revision).
+    Abort {
+        /// The rollout.
+        rollout: String,
+    },
+}
+
+/// `ferry instances …`.
+#[derive(Debug, Subcommand)]
+pub enum InstancesCommand {
+    /// List a deployment's instances.
+    List {
+        /// The deployment id.
+        deployment: String,
+    },
+    /// Print an instance's logs (`<deployment>/<instance>`).
+    Logs {
+        /// The instance.
+        instance: String,
+        /// Keep following new output.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(long)]
+        tail: Option<i32>,
+    },
+    /// Restart an instance in place.
+    Restart {
+        /// The instance.
+        instance: String,
+    },
+    /// Delete an instance (the deployment replaces it).
+    Delete {
+        /// The instance.
+        instance: String,
+    },
+}
+
+/// `ferry events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List the namespace's events.
+    List(ListArgs),
+    /// Print new events as they happen.
+    Watch {
+        /// An AIP-160 filter.
+        #[arg(long, default_value = "")]
+        filter: String,
+    },
+}
+
+/// `ferry hosts …`.
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// List hosts.
+    List(ListArgs),
+    /// Stop placing new instances on a host.
+    Cordon {
+        /// The host id.
+        host: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Allow placing instances on a host again.
+    Uncordon {
+        /// The host id.
+        host: String,
+    },
+}
+
+/// `ferry secrets …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// List the namespace's secrets (keys only).
+    List(ListArgs),
+    /// Create a secret.
+    Create {
+        /// The secret id.
+        id: String,
+        /// A value `KEY=VALUE` (repeatable).
+        #[arg(long = "from-literal", required = true)]
+        from_literal: Vec<String>,
+    },
+    /// Delete a secret.
+    Delete {
+        /// The secret id.
+        id: String,
+        /// Delete it even while deployments use it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `ferry tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// List tokens.
+    List(ListArgs),
+    /// Create a token; its secret is printed once.
+    Create {
+        /// The token id.
+        id: String,
+        /// Limit the token to these roles (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Limit the token to these namespaces (repeatable).
+        #[arg(long = "scope-namespace")]
+        namespaces: Vec<String>,
+        /// Lifetime, e.g. `3600s` (default: the server's).
+        #[arg(long)]
+        ttl_seconds: Option<i64>,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The token id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// `ferry operations …`.
+#[derive(Debug, Subcommand)]
+pub enum OperationsCommand {
+    /// Show an operation.
+    Get {
+        /// The operation (`operations/<id>` or `<id>`).
+        name: String,
+    },
+    /// Follow an operation to its end, with a progress bar.
+    Wait {
+        /// The operation.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere_and_create_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "deployments",
+            "create",
+            "web",
+            "--image",
+            "r/web@sha256:1",
+            "-e",
+            "A=1",
+            "--port",
+            "http:80",
+            "-n",
+            "dev",
+            "-o",
+            "json",
+            "--no-wait",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("dev"));
+        assert_eq!(cli.global.output, Output::Json);
+        assert!(cli.global.no_wait);
+        let Command::Deployments(DeploymentsCommand::Create(args)) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(args.id.as_deref(), Some("web"));
+        assert_eq!(args.env, ["A=1"]);
+        assert_eq!(args.port, ["http:80"]);
+    }
+
+    #[test]
+    fn conflicting_or_missing_flags_are_usage_errors() {
+        let error = Cli::try_parse_from([
+            "ferry",
+            "deployments",
+            "create",
+            "-f",
+            "d.json",
+            "--image",
+            "x",
+        ])
+        .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
+        let error = Cli::try_parse_from(["ferry", "secrets", "create", "db"]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        let error =
+            Cli::try_parse_from(["ferry", "deployments", "scale", "web", "many"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(Cli::try_parse_from(["ferry", "-o", "yaml", "hosts", "list"]).is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! The `ferry` CLI binary against a real gateway (authentication on) and a real deploy
+//! service over a real etcd: login with the bootstrap token into a private config file;
+//! namespaces created and listed as a table and as proto JSON; a deployment created with
+//! `--no-wait` and read back; bad input names the offending field and exits non-zero; no
+//! token (or no gateway) gives the login hint, an unreachable gateway exits 4; a token made
+//! with `tokens create` logs in a second context from stdin; the bootstrap token never
+//! appears in any output.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ferry_e2e::{Launch, ServiceProcess, bin_dir, free_port, unique_prefix};
+use ferry_store::testsuite::TestEtcd;
+
+/// The built `ferry` binary; panics with what to do when it was not built.
+fn ferry_bin() -> PathBuf {
+    let path = bin_dir().join("ferry");
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`, as \
+         deploy/dev/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// One run of the CLI: exit code, stdout, stderr.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `ferry args…` with `config` as its config file and only the given FERRY_*
+/// variables (the caller's own are removed).
+fn ferry(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = Command::new(ferry_bin());
+    for key in [
+        "FERRY_GATEWAY",
+        "FERRY_TOKEN",
+        "FERRY_CONTEXT",
+        "FERRY_NAMESPACE",
+    ] {
+        command.env_remove(key);
+    }
+    let output = command
+        .env("FERRY_CONFIG", config)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run ferry");
+    Run {
+        code: output.status.code().expect("ferry exited by itself"),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// Retries `ferry args…` until it exits 0 (up to 15 s); returns that run.
+fn ferry_until_ok(config: &Path, args: &[&str], check: impl Fn(&Run) -> bool) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let run = ferry(config, &[], args);
+        if run.code == 0 && check(&run) {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`ferry {}` never succeeded: {run:?}",
+            args.join(" ")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_logs_in_manages_namespaces_and_deployments_and_explains_errors() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("cli");
+    let launch = Launch::new(&etcd, &prefix);
+    let gateway = ServiceProcess::start_gateway(&launch).await;
+    let deploy = ServiceProcess::start("deploy", &launch).await;
+    let token = gateway.bootstrap_token().await;
+    let address = format!("http://{}", gateway.address);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ferry/config.toml");
+    let mut runs = Vec::new();
+
+    // Login with the bootstrap token file: checked against the gateway, then stored in a
+    // private config file as the current context; the token is never printed.
+    let token_file = gateway.bootstrap_token_file();
+    let login = ferry(
+        &config,
+        &[],
+        &[
+            "login",
+            "--gateway",
+            &address,
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+    assert!(login.stdout.contains("users/admin"), "{login:?}");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the config file holds a token: owner only");
+    let contexts = ferry(&config, &[], &["context", "list"]);
+    assert_eq!(contexts.code, 0, "{contexts:?}");
+    assert!(
+        contexts.stdout.contains(&address) && contexts.stdout.contains("default"),
+        "{contexts:?}"
+    );
+    runs.push(login);
+    runs.push(contexts);
+
+    // The deploy service registers with the gateway asynchronously: wait until calls
+    // get through.
+    runs.push(ferry_until_ok(
+        &config,
+        &["namespaces", "get", "ferry-system"],
+        |_| true,
+    ));
+
+    // Create a namespace; list it as a table and as proto JSON.
+    let create = ferry(
+        &config,
+        &[],
+        &[
+            "namespaces",
+            "create",
+            "cli-dev",
+            "--description",
+            "made by the cli",
+        ],
+    );
+    assert_eq!(create.code, 0, "{create:?}");
+    assert!(create.stdout.contains("cli-dev"), "{create:?}");
+    let table = ferry(&config, &[], &["namespaces", "list"]);
+    assert_eq!(table.code, 0, "{table:?}");
+    let header: Vec<&str> = table
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "STATE", "DESCRIPTION", "CREATED"],
+        "{table:?}"
+    );
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("cli-dev ") && line.contains("made by the cli")),
+        "{table:?}"
+    );
+    let json = ferry(&config, &[], &["namespaces", "list", "--output", "json"]);
+    assert_eq!(json.code, 0, "{json:?}");
+    let items: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON output");
+    let namespace = items
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|item| item["name"] == "namespaces/cli-dev")
+        .unwrap_or_else(|| panic!("no namespaces/cli-dev in {json:?}"));
+    assert_eq!(namespace["description"], "made by the cli");
+    assert!(
+        namespace["createTime"].is_string(),
+        "proto JSON names and types: {namespace}"
+    );
+    runs.extend([create, table, json]);
+
+    // A long-running call is followed to its end through WatchOperation (the progress
+    // bar draws on a terminal only) and printed once done.
+    let scratch = ferry(&config, &[], &["namespaces", "create", "cli-scratch"]);
+    assert_eq!(scratch.code, 0, "{scratch:?}");
+    let deleted = ferry(&config, &[], &["namespaces", "delete", "cli-scratch"]);
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    assert!(
+        deleted.stdout.contains("SUCCEEDED") && deleted.stdout.contains("100%"),
+        "{deleted:?}"
+    );
+    let gone = ferry(&config, &[], &["namespaces", "get", "cli-scratch"]);
+    assert_eq!(gone.code, 1, "{gone:?}");
+    assert!(gone.stderr.contains("NOT_FOUND"), "{gone:?}");
+    println!("{deleted:?}\n{gone:?}");
+    runs.extend([scratch, deleted, gone]);
+
+    // Bad input: the API's field violation is printed, with what to do; exit 1.
+    let bad = ferry(&config, &[], &["namespaces", "create", "Not_Valid"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("INVALID_ARGUMENT"), "{bad:?}");
+    assert!(bad.stderr.contains("field namespace_id:"), "{bad:?}");
+    assert!(bad.stderr.contains("try: fix the fields"), "{bad:?}");
+    assert!(bad.stdout.is_empty(), "{bad:?}");
+    // A usage error is caught before any call: exit 2.
+    let usage = ferry(
+        &config,
+        &[],
+        &[
+            "deployments",
+            "rollback",
+            "web",
+            "--to",
+            "latest",
+            "-n",
+            "cli-dev",
+        ],
+    );
+    assert_eq!(usage.code, 2, "{usage:?}");
+    assert!(usage.stderr.contains("r<number>"), "{usage:?}");
+    println!("{bad:?}\n{usage:?}");
+    runs.extend([bad, usage]);
+
+    // A deployment in the namespace, without waiting (no runtime here: it stays
+    // pending), then read back in both formats.
+    let set = ferry(&config, &[], &["context", "set-namespace", "cli-dev"]);
+    assert_eq!(set.code, 0, "{set:?}");
+    runs.push(ferry_until_ok(
+        &config,
+        &["namespaces", "get", "cli-dev", "-o", "json"],
+        |run| run.stdout.contains("\"STATE_ACTIVE\""),
+    ));
+    let image = format!("registry.example.com/web@sha256:{}", "ab".repeat(32));
+    let created = ferry(
+        &config,
+        &[],
+        &[
+            "deployments",
+            "create",
+            "web",
+            "--image",
+            &image,
+            "--replicas",
+            "2",
+            "--env",
+            "MODE=test",
+            "--port",
+            "http:8080",
+            "--no-wait",
+        ],
+    );
+    assert_eq!(created.code, 0, "{created:?}");
+    assert!(created.stdout.contains("operations/"), "{created:?}");
+    let got = ferry(&config, &[], &["-o", "json", "deployments", "get", "web"]);
+    assert_eq!(got.code, 0, "{got:?}");
+    let deployment: serde_json::Value = serde_json::from_str(&got.stdout).expect("JSON");
+    assert_eq!(deployment["name"], "namespaces/cli-dev/deployments/web");
+    assert_eq!(deployment["replicas"], 2);
+    assert_eq!(deployment["template"]["imageUri"], image.as_str());
+    assert_eq!(deployment["template"]["env"][0]["name"], "MODE");
+    let listed = ferry(&config, &[], &["deployments", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(
+        listed.stdout.lines().any(|line| line.starts_with("web ")),
+        "{listed:?}"
+    );
+    let missing = ferry(&config, &[], &["deployments", "get", "nope"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("NOT_FOUND"), "{missing:?}");
+    println!("{created:?}\n{listed:?}");
+    runs.extend([set, created, got, listed, missing]);
+
+    // No token: the gateway refuses, and the CLI says to log in. No gateway at all: the
+    // same hint, before any call (exit 3).
+    let empty = dir.path().join("empty.toml");
+    let no_token = ferry(
+        &empty,
+        &[("FERRY_GATEWAY", &gateway.address)],
+        &["namespaces", "list"],
+    );
+    assert_eq!(no_token.code, 1, "{no_token:?}");
+    assert!(no_token.stderr.contains("UNAUTHENTICATED"), "{no_token:?}");
+    assert!(no_token.stderr.contains("run `ferry login"), "{no_token:?}");
+    let no_gateway = ferry(&empty, &[], &["namespaces", "list"]);
+    assert_eq!(no_gateway.code, 3, "{no_gateway:?}");
+    assert!(no_gateway.stderr.contains("ferry login"), "{no_gateway:?}");
+    // A gateway that does not answer: exit 4, with what to check.
+    let closed = format!("127.0.0.1:{}", free_port());
+    let unreachable = ferry(&empty, &[("FERRY_GATEWAY", &closed)], &["hosts", "list"]);
+    assert_eq!(unreachable.code, 4, "{unreachable:?}");
+    assert!(
+        unreachable.stderr.contains(&format!(
+            "could not connect to the gateway at http://{closed}"
+        )),
+        "{unreachable:?}"
+    );
+    println!("{no_token:?}\n{no_gateway:?}\n{unreachable:?}");
+    runs.extend([no_token, no_gateway, unreachable]);
+
+    // A scoped token, created through the CLI (its secret is shown once), logged in as
+    // a second context from stdin; contexts switch.
+    let created = ferry(
+        &config,
+        &[],
+        &["tokens", "create", "cli-ci", "--role", "roles/viewer"],
+    );
+    assert_eq!(created.code, 0, "{created:?}");
+    let secret = created
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("secret (shown once, store it now): "))
+        .unwrap_or_else(|| panic!("no secret line: {created:?}"))
+        .to_string();
+    let mut login = Command::new(ferry_bin())
+        .env_remove("FERRY_GATEWAY")
+        .env_remove("FERRY_TOKEN")
+        .env_remove("FERRY_CONTEXT")
+        .env("FERRY_CONFIG", &config)
+        .args([
+            "--context",
+            "ci",
+            "login",
+            "--gateway",
+            &address,
+            "-n",
+            "cli-dev",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ferry login");
+    {
+        use std::io::Write as _;
+        let mut stdin = login.stdin.take().expect("stdin");
+        writeln!(stdin, "{secret}").expect("write the token");
+    }
+    let output = login.wait_with_output().expect("ferry login");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!stdout.contains(&secret), "{stdout}");
+    let listed = ferry(&config, &[], &["-o", "json", "context", "list"]);
+    let contexts: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let current: Vec<&str> = contexts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|context| context["current"] == true)
+        .map(|context| context["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(current, ["ci"], "{listed:?}");
+    assert!(!listed.stdout.contains(&secret), "{listed:?}");
+    let tokens = ferry(&config, &[], &["tokens", "list"]);
+    assert_eq!(tokens.code, 0, "{tokens:?}");
+    assert!(
+        tokens
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("cli-ci ")),
+        "{tokens:?}"
+    );
+    let switched = ferry(&config, &[], &["context", "use", "default"]);
+    assert_eq!(switched.code, 0, "{switched:?}");
+    runs.extend([listed, tokens, switched]);
+
+    // The token was never printed.
+    for run in &runs {
+        assert!(
+            !run.stdout.contains(&token) && !run.stderr.contains(&token),
+            "the token leaked: {run:?}"
+        );
+    }
+    gateway.assert_no_error_logs();
+    deploy.assert_no_error_logs();
+}
