@@ -4,70 +4,24 @@
 //! `/burn` on the instances' published ports scales it up, and it comes back down once
 //! the load stops. The CPU figures are the engine's container stats.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ferry_deploy::runtimes::Runtimes;
-use ferry_kit::config::ServiceConfig;
-use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
 use ferry_proto::ferry::common::v1::{
-    ContainerPort, HealthCheck, HttpProbe, Operation, ResourceQuantities, ResourceRequirements,
-    WaitOperationRequest, health_check, operation,
+    ContainerPort, HealthCheck, HttpProbe, ResourceQuantities, ResourceRequirements, health_check,
+    operation,
 };
 use ferry_proto::ferry::deploy::v1::autoscaling_policy::{Direction, UtilizationThresholds};
 use ferry_proto::ferry::deploy::v1::autoscaling_service_client::AutoscalingServiceClient;
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
 use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
-use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::*;
 use ferry_runtime::Runtime;
 use ferry_runtime_docker::{DockerRuntime, EngineConfig};
-use ferry_store::testsuite::TestEtcd;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
-
-fn docker_host() -> String {
-    std::env::var("FERRY_TEST_DOCKER_HOST").unwrap_or_else(|_| {
-        panic!(
-            "FERRY_TEST_DOCKER_HOST is not set: it must name a Docker engine's socket \
-             (unix:///…); deploy/dev/test.sh starts one"
-        )
-    })
-}
-
-async fn http_get(port: i32, path: &str) -> Result<String, std::io::Error> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port as u16)).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await?;
-    Ok(body)
-}
-
-async fn wait(channel: &Channel, mut operation: Operation) -> Operation {
-    let mut operations = OperationsServiceClient::new(channel.clone());
-    for _ in 0..120 {
-        if operation.done {
-            return operation;
-        }
-        operation = operations
-            .wait_operation(WaitOperationRequest {
-                name: operation.name.clone(),
-                timeout: Some(prost_types::Duration {
-                    seconds: 1,
-                    nanos: 0,
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-    }
-    panic!("operation {} did not end: {operation:?}", operation.name);
-}
 
 fn template(image: &str) -> DeploymentTemplate {
     DeploymentTemplate {
@@ -133,20 +87,10 @@ async fn replicas(channel: &Channel, deployment: &str) -> i32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_load_scales_the_echo_server_up_and_idling_scales_it_down_on_docker() {
-    let endpoint = docker_host();
-    let tag =
-        ferry_runtime_docker::testing::import_echo_image(&endpoint, "ferry-test/echo:autoscale")
-            .await
-            .unwrap();
-    let docker = bollard::Docker::connect_with_unix(
-        endpoint.trim_start_matches("unix://"),
-        60,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .unwrap();
-    let image_id = docker.inspect_image(&tag).await.unwrap().id.unwrap();
+    let endpoint = common::docker_host();
+    let image_id = common::echo_image_id(&endpoint, "ferry-test/echo:autoscale").await;
+    let _docker = common::docker_client(&endpoint);
 
-    let etcd = TestEtcd::start();
     let runtime = DockerRuntime::new(
         "docker",
         vec![EngineConfig {
@@ -157,49 +101,16 @@ async fn cpu_load_scales_the_echo_server_up_and_idling_scales_it_down_on_docker(
         }],
     )
     .unwrap();
-    let config = ServiceConfig {
-        store: ferry_kit::config::StoreConfig {
-            endpoints: etcd.endpoints().to_vec(),
-            prefix: ferry_store::keys::test_prefix("autoscale-docker").into_string(),
-            ..Default::default()
-        },
-        lease_ttl: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runtimes = Runtimes::new(vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>]);
-    let server = tokio::spawn(async move {
-        ferry_deploy::run_with(config, runtimes, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect_lazy();
+    let service = common::Service::start(
+        "autoscale-docker",
+        vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>],
+    )
+    .await;
+    let channel = service.channel.clone();
 
     // A namespace on the Docker runtime (unique per run: the engine is shared).
     let ns = format!("as{}", std::process::id());
-    let mut namespaces = NamespaceServiceClient::new(channel.clone());
-    for attempt in 0.. {
-        match namespaces
-            .create_namespace(CreateNamespaceRequest {
-                namespace_id: ns.clone(),
-                namespace: Some(Namespace::default()),
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(_) => break,
-            Err(status) if attempt < 50 && status.code() == tonic::Code::Unavailable => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(status) => panic!("{status:?}"),
-        }
-    }
+    service.create_namespace(&ns).await;
     let created = DeploymentServiceClient::new(channel.clone())
         .create_deployment(CreateDeploymentRequest {
             parent: format!("namespaces/{ns}"),
@@ -214,7 +125,7 @@ async fn cpu_load_scales_the_echo_server_up_and_idling_scales_it_down_on_docker(
         .await
         .unwrap()
         .into_inner();
-    let done = wait(&channel, created).await;
+    let done = common::wait(&channel, created).await;
     assert!(
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
@@ -231,7 +142,9 @@ async fn cpu_load_scales_the_echo_server_up_and_idling_scales_it_down_on_docker(
             let mut requests = 0u64;
             while loading.load(Ordering::Relaxed) {
                 let ports = ready_ports(&channel, &name).await;
-                let calls = ports.iter().map(|port| http_get(*port, "/burn?ms=50"));
+                let calls = ports
+                    .iter()
+                    .map(|port| common::http_get(*port, "/burn?ms=50"));
                 for answer in futures::future::join_all(calls).await {
                     if answer.is_ok_and(|body| body.contains("burned")) {
                         requests += 1;
@@ -359,7 +272,6 @@ async fn cpu_load_scales_the_echo_server_up_and_idling_scales_it_down_on_docker(
         started.elapsed()
     );
 
-    drop(stop);
-    let _ = server.await;
+    service.stop().await;
     runtime.delete_namespace(&ns).await.unwrap();
 }

@@ -3,67 +3,20 @@
 //! project's echo server is created, rolled out to a new version, and repaired after a
 //! `docker kill`, all through the gRPC API.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_deploy::runtimes::Runtimes;
-use ferry_kit::config::ServiceConfig;
-use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
 use ferry_proto::ferry::common::v1::{
-    ContainerPort, EnvVar, HealthCheck, HttpProbe, Operation, WaitOperationRequest, env_var,
-    health_check, operation,
+    ContainerPort, EnvVar, HealthCheck, HttpProbe, env_var, health_check, operation,
 };
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
 use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
-use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::*;
 use ferry_runtime::Runtime;
 use ferry_runtime_docker::{DockerRuntime, EngineConfig};
-use ferry_store::testsuite::TestEtcd;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
-
-fn docker_host() -> String {
-    std::env::var("FERRY_TEST_DOCKER_HOST").unwrap_or_else(|_| {
-        panic!(
-            "FERRY_TEST_DOCKER_HOST is not set: it must name a Docker engine's socket \
-             (unix:///…); deploy/dev/test.sh starts one"
-        )
-    })
-}
-
-async fn http_get(port: i32, path: &str) -> Result<String, std::io::Error> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port as u16)).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await?;
-    Ok(body)
-}
-
-async fn wait(channel: &Channel, mut operation: Operation) -> Operation {
-    let mut operations = OperationsServiceClient::new(channel.clone());
-    for _ in 0..120 {
-        if operation.done {
-            return operation;
-        }
-        operation = operations
-            .wait_operation(WaitOperationRequest {
-                name: operation.name.clone(),
-                timeout: Some(prost_types::Duration {
-                    seconds: 1,
-                    nanos: 0,
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-    }
-    panic!("operation {} did not end: {operation:?}", operation.name);
-}
 
 fn template(image: &str, version: &str) -> DeploymentTemplate {
     DeploymentTemplate {
@@ -112,19 +65,10 @@ async fn ready_instances(channel: &Channel, deployment: &str) -> Vec<Instance> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_roll_out_and_repair_on_docker() {
-    let endpoint = docker_host();
-    let tag = ferry_runtime_docker::testing::import_echo_image(&endpoint, "ferry-test/echo:deploy")
-        .await
-        .unwrap();
-    let docker = bollard::Docker::connect_with_unix(
-        endpoint.trim_start_matches("unix://"),
-        60,
-        bollard::API_DEFAULT_VERSION,
-    )
-    .unwrap();
-    let image_id = docker.inspect_image(&tag).await.unwrap().id.unwrap();
+    let endpoint = common::docker_host();
+    let image_id = common::echo_image_id(&endpoint, "ferry-test/echo:deploy").await;
+    let docker = common::docker_client(&endpoint);
 
-    let etcd = TestEtcd::start();
     let runtime = DockerRuntime::new(
         "docker",
         vec![EngineConfig {
@@ -135,49 +79,16 @@ async fn deploy_roll_out_and_repair_on_docker() {
         }],
     )
     .unwrap();
-    let config = ServiceConfig {
-        store: ferry_kit::config::StoreConfig {
-            endpoints: etcd.endpoints().to_vec(),
-            prefix: ferry_store::keys::test_prefix("deploy-docker").into_string(),
-            ..Default::default()
-        },
-        lease_ttl: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runtimes = Runtimes::new(vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>]);
-    let server = tokio::spawn(async move {
-        ferry_deploy::run_with(config, runtimes, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect_lazy();
+    let service = common::Service::start(
+        "deploy-docker",
+        vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>],
+    )
+    .await;
+    let channel = service.channel.clone();
 
     // A namespace on the Docker runtime (unique per run: the engine is shared).
     let ns = format!("e2e{}", std::process::id());
-    let mut namespaces = NamespaceServiceClient::new(channel.clone());
-    for attempt in 0.. {
-        match namespaces
-            .create_namespace(CreateNamespaceRequest {
-                namespace_id: ns.clone(),
-                namespace: Some(Namespace::default()),
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(_) => break,
-            Err(status) if attempt < 50 && status.code() == tonic::Code::Unavailable => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(status) => panic!("{status:?}"),
-        }
-    }
+    service.create_namespace(&ns).await;
 
     let created = DeploymentServiceClient::new(channel.clone())
         .create_deployment(CreateDeploymentRequest {
@@ -193,7 +104,7 @@ async fn deploy_roll_out_and_repair_on_docker() {
         .await
         .unwrap()
         .into_inner();
-    let done = wait(&channel, created).await;
+    let done = common::wait(&channel, created).await;
     assert!(
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
@@ -202,7 +113,9 @@ async fn deploy_roll_out_and_repair_on_docker() {
     let instances = ready_instances(&channel, &name).await;
     assert_eq!(instances.len(), 3, "{instances:?}");
     for instance in &instances {
-        let body = http_get(instance.ports[0].host_port, "/").await.unwrap();
+        let body = common::http_get(instance.ports[0].host_port, "/")
+            .await
+            .unwrap();
         assert!(body.contains("version=v1"), "{body}");
     }
 
@@ -248,7 +161,7 @@ async fn deploy_roll_out_and_repair_on_docker() {
                     targets[n % targets.len()]
                 };
                 n += 1;
-                match http_get(port, "/").await {
+                match common::http_get(port, "/").await {
                     Ok(body) if body.starts_with("HTTP/1.1 200") => {
                         ok += 1;
                         if body.contains("version=v1") {
@@ -285,7 +198,7 @@ async fn deploy_roll_out_and_repair_on_docker() {
         .await
         .unwrap()
         .into_inner();
-    let done = wait(&channel, update).await;
+    let done = common::wait(&channel, update).await;
     assert!(
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
@@ -312,7 +225,9 @@ async fn deploy_roll_out_and_repair_on_docker() {
     assert_eq!(instances.len(), 3);
     for instance in &instances {
         assert!(instance.revision.ends_with("/revisions/r2"));
-        let body = http_get(instance.ports[0].host_port, "/").await.unwrap();
+        let body = common::http_get(instance.ports[0].host_port, "/")
+            .await
+            .unwrap();
         assert!(body.contains("version=v2"), "{body}");
     }
 
@@ -341,7 +256,7 @@ async fn deploy_roll_out_and_repair_on_docker() {
         killed_at.elapsed()
     );
     for instance in &replaced {
-        let body = http_get(instance.ports[0].host_port, "/env/VERSION")
+        let body = common::http_get(instance.ports[0].host_port, "/env/VERSION")
             .await
             .unwrap();
         assert!(body.ends_with("v2"), "{body}");
@@ -369,7 +284,7 @@ async fn deploy_roll_out_and_repair_on_docker() {
         .unwrap()
         .into_inner();
     let started = Instant::now();
-    let done = wait(&channel, update).await;
+    let done = common::wait(&channel, update).await;
     let Some(operation::Result::Error(error)) = &done.result else {
         panic!("the crashing rollout succeeded: {done:?}");
     };
@@ -395,7 +310,6 @@ async fn deploy_roll_out_and_repair_on_docker() {
 
     // Clean up once the service (and its controllers) stopped: the namespace's
     // containers and network go with it.
-    drop(stop);
-    let _ = server.await;
+    service.stop().await;
     runtime.delete_namespace(&ns).await.unwrap();
 }

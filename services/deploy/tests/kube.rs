@@ -3,24 +3,18 @@
 //! controller manager, scheduler and kwok's simulated nodes): the same rollout logic as on
 //! Docker, moving instances between per-revision ReplicaSets.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_deploy::runtimes::Runtimes;
-use ferry_kit::config::ServiceConfig;
-use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
-use ferry_proto::ferry::common::v1::{
-    ContainerPort, EnvVar, LocationAffinity, Operation, WaitOperationRequest, env_var, operation,
-};
+use ferry_proto::ferry::common::v1::{ContainerPort, EnvVar, LocationAffinity, env_var, operation};
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
 use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
-use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::*;
 use ferry_runtime::Runtime;
 use ferry_runtime_kube::KubeRuntime;
-use ferry_store::testsuite::TestEtcd;
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use tonic::transport::Channel;
 
 const DIGEST: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -31,27 +25,6 @@ fn kubeconfig() -> String {
              deploy/dev/test.sh starts a test control plane (deploy/dev/kube/for-tests.sh)"
         )
     })
-}
-
-async fn wait(channel: &Channel, mut operation: Operation) -> Operation {
-    let mut operations = OperationsServiceClient::new(channel.clone());
-    for _ in 0..120 {
-        if operation.done {
-            return operation;
-        }
-        operation = operations
-            .wait_operation(WaitOperationRequest {
-                name: operation.name.clone(),
-                timeout: Some(prost_types::Duration {
-                    seconds: 1,
-                    nanos: 0,
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-    }
-    panic!("operation {} did not end: {operation:?}", operation.name);
 }
 
 fn template(version: &str, zone: Option<(&str, &str)>) -> DeploymentTemplate {
@@ -89,48 +62,15 @@ async fn deployments_roll_out_between_replica_sets_on_kubernetes() {
         .expect("a node with a zone label")
         .clone();
 
-    let etcd = TestEtcd::start();
-    let config = ServiceConfig {
-        store: ferry_kit::config::StoreConfig {
-            endpoints: etcd.endpoints().to_vec(),
-            prefix: ferry_store::keys::test_prefix("deploy-kube").into_string(),
-            ..Default::default()
-        },
-        lease_ttl: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runtimes = Runtimes::new(vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>]);
-    let server = tokio::spawn(async move {
-        ferry_deploy::run_with(config, runtimes, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect_lazy();
+    let service = common::Service::start(
+        "deploy-kube",
+        vec![Arc::new(runtime.clone()) as Arc<dyn Runtime>],
+    )
+    .await;
+    let channel = service.channel.clone();
 
     let ns = format!("k{}", std::process::id());
-    for attempt in 0.. {
-        match NamespaceServiceClient::new(channel.clone())
-            .create_namespace(CreateNamespaceRequest {
-                namespace_id: ns.clone(),
-                namespace: Some(Namespace::default()),
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(_) => break,
-            Err(status) if attempt < 50 && status.code() == tonic::Code::Unavailable => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(status) => panic!("{status:?}"),
-        }
-    }
+    service.create_namespace(&ns).await;
 
     // Three instances pinned to one zone.
     let created = DeploymentServiceClient::new(channel.clone())
@@ -147,7 +87,7 @@ async fn deployments_roll_out_between_replica_sets_on_kubernetes() {
         .await
         .unwrap()
         .into_inner();
-    let done = wait(&channel, created).await;
+    let done = common::wait(&channel, created).await;
     assert!(
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
@@ -186,7 +126,7 @@ async fn deployments_roll_out_between_replica_sets_on_kubernetes() {
         .unwrap()
         .into_inner();
     let started = std::time::Instant::now();
-    let done = wait(&channel, update).await;
+    let done = common::wait(&channel, update).await;
     assert!(
         matches!(done.result, Some(operation::Result::Response(_))),
         "{done:?}"
@@ -220,7 +160,6 @@ async fn deployments_roll_out_between_replica_sets_on_kubernetes() {
         "web-r1 was not removed or web-r2 does not hold 3 replicas"
     );
 
-    drop(stop);
-    let _ = server.await;
+    service.stop().await;
     runtime.delete_namespace(&ns).await.unwrap();
 }
