@@ -22,11 +22,14 @@ pub struct Candidate {
     pub cooling: bool,
     /// This call already tried it.
     pub tried: bool,
+    /// It has as many calls in flight as the gateway sends it at once: never chosen.
+    pub full: bool,
 }
 
-/// Picks the instance for the next attempt; `None` when every candidate was tried.
+/// Picks the instance for the next attempt; `None` when every candidate was tried or is
+/// full ([`all_full`] tells the two apart).
 ///
-/// Untried instances only; those cooling down only when no other is left (a last resort
+/// Untried instances that are not full only; those cooling down only when no other is left (a last resort
 /// beats a certain UNAVAILABLE: a cool-down orders the choice, it never refuses a call
 /// an instance might still answer); the best rank among those; then the power of two
 /// choices: of two candidates drawn with `random`, the one with fewer calls in flight
@@ -34,7 +37,7 @@ pub struct Candidate {
 /// idle and steer away from a slow instance without any shared counter.
 pub fn choose(candidates: &[Candidate], random: [usize; 2]) -> Option<usize> {
     let untried: Vec<usize> = (0..candidates.len())
-        .filter(|&i| !candidates[i].tried)
+        .filter(|&i| !candidates[i].tried && !candidates[i].full)
         .collect();
     let warm: Vec<usize> = untried
         .iter()
@@ -62,6 +65,18 @@ pub fn choose(candidates: &[Candidate], random: [usize; 2]) -> Option<usize> {
     } else {
         a
     })
+}
+
+/// True when some instance is left untried but every such one is full: the call is
+/// refused at once (UNAVAILABLE, to be retried later) rather than queued.
+pub fn all_full(candidates: &[Candidate]) -> bool {
+    let mut untried = candidates.iter().filter(|candidate| !candidate.tried);
+    let mut any = false;
+    let full = untried.all(|candidate| {
+        any = true;
+        candidate.full
+    });
+    any && full
 }
 
 /// How an attempt failed.
@@ -214,6 +229,36 @@ mod tests {
         let mut candidates = candidates;
         candidates[1].cooling = true;
         assert_eq!(choose(&candidates, [0, 0]), Some(0));
+    }
+
+    #[test]
+    fn full_instances_are_never_chosen_and_all_full_is_told_apart() {
+        let mut candidates = idle(3);
+        candidates[0].full = true;
+        candidates[1].full = true;
+        for a in 0..5 {
+            assert_eq!(choose(&candidates, [a, a + 1]), Some(2));
+        }
+        assert!(!all_full(&candidates));
+        candidates[2].full = true;
+        assert_eq!(choose(&candidates, [0, 1]), None);
+        assert!(all_full(&candidates), "every instance is full");
+        // Tried instances do not count: the call already failed there.
+        candidates[2] = Candidate {
+            tried: true,
+            ..Default::default()
+        };
+        assert!(all_full(&candidates));
+        // Nothing left at all is not "full": there is no instance.
+        assert!(!all_full(&[]));
+        let tried = vec![
+            Candidate {
+                tried: true,
+                ..Default::default()
+            };
+            2
+        ];
+        assert!(!all_full(&tried));
     }
 
     #[test]

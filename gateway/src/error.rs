@@ -50,6 +50,20 @@ pub enum GatewayError {
         /// The owning service.
         service: String,
     },
+    /// The caller (its token, or its address when it sent no valid token) called more
+    /// often than the gateway's rate limit allows.
+    #[error("rate limit exceeded: retry in {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// How long until the next call would be allowed.
+        retry_after: Duration,
+    },
+    /// Every instance of the owning service has as many calls in flight as the gateway
+    /// sends it at once.
+    #[error("every instance of the {service} service is at its limit of calls in flight")]
+    UpstreamBusy {
+        /// The owning service.
+        service: String,
+    },
     /// The client's request body broke off before it was complete.
     #[error("the request was cancelled before it was complete")]
     RequestBroken,
@@ -97,6 +111,15 @@ impl From<GatewayError> for ApiError {
             GatewayError::Draining { service } => {
                 ApiError::new(Code::Unavailable, ErrorReason::BackendUnavailable, message)
                     .with_metadata("service", service)
+            }
+            GatewayError::RateLimited { retry_after } => {
+                ApiError::new(Code::ResourceExhausted, ErrorReason::RateLimited, message)
+                    .with_retry_after(retry_after)
+            }
+            GatewayError::UpstreamBusy { service } => {
+                ApiError::new(Code::Unavailable, ErrorReason::BackendUnavailable, message)
+                    .with_metadata("service", service)
+                    .with_retry_after(Duration::from_millis(100))
             }
             GatewayError::RequestBroken => {
                 ApiError::new(Code::Cancelled, ErrorReason::Unspecified, message)

@@ -11,6 +11,10 @@
 //! - [`call`] reads what the proxy needs from a call (method shape, `request_id`, deadline);
 //! - [`proxy`] forwards the call at the HTTP/2 level;
 //! - [`transcode`] serves JSON over HTTP and gRPC-Web by translating them into gRPC calls.
+//! - [`limits`] holds the per-token rate limits (applied by [`auth`]), the largest request
+//!   message and the calls in flight per upstream instance (applied by [`proxy`]);
+//! - [`tls`] serves TLS with rustls (`FERRY_TLS_CERT`, `FERRY_TLS_KEY`); plaintext only on
+//!   a loopback address.
 //!
 //! # The stack a call goes through
 //!
@@ -44,8 +48,10 @@ pub mod balance;
 pub mod call;
 pub mod discovery;
 pub mod error;
+pub mod limits;
 pub mod proxy;
 pub mod routing;
+pub mod tls;
 pub mod transcode;
 
 use std::future::Future;
@@ -91,13 +97,38 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let auth_config = auth::AuthConfig::from_env(&env)?;
-    run_with_auth(config, auth_config, listener, shutdown).await
+    let limits = limits::LimitsConfig::from_env(&env)?;
+    let tls = match tls::from_env(&env).map_err(anyhow::Error::msg)? {
+        Some(files) => Some(tls::server_config(&files).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    run_with_settings(config, auth_config, limits, tls, listener, shutdown).await
 }
 
-/// [`run`] with explicit auth settings.
+/// [`run`] with explicit auth settings and the default limits.
 pub async fn run_with_auth(
     config: ServiceConfig,
     auth_config: auth::AuthConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    run_with_settings(
+        config,
+        auth_config,
+        limits::LimitsConfig::default(),
+        None,
+        listener,
+        shutdown,
+    )
+    .await
+}
+
+/// [`run`] with explicit auth settings, limits and TLS (`None`: plaintext).
+pub async fn run_with_settings(
+    config: ServiceConfig,
+    auth_config: auth::AuthConfig,
+    limits: limits::LimitsConfig,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -106,13 +137,20 @@ pub async fn run_with_auth(
     let started: Arc<OnceLock<(Arc<AuthShared>, auth::api::AuthApi)>> = Arc::new(OnceLock::new());
     let for_proxy = started.clone();
     let auth_methods = methods.clone();
-    ferry_kit::server::serve_with_fallback(
+    let proxy_options = ProxyOptions {
+        max_message_bytes: limits.max_message_bytes,
+        max_in_flight: limits.upstream_max_in_flight,
+        ..ProxyOptions::default()
+    };
+    ferry_kit::server::serve_with_fallback_tls(
         spec(),
         config,
         listener,
+        tls,
         shutdown,
         move |host, routes| {
-            let auth::Auth { shared, api } = auth::start(host, &auth_config, auth_methods)?;
+            let auth::Auth { shared, api } =
+                auth::start(host, &auth_config, &limits, auth_methods)?;
             routes
                 .add_service(Authed::new(
                     TokenServiceServer::new(api.clone()),
@@ -152,12 +190,7 @@ pub async fn run_with_auth(
                 discovery::watch_registrations(host.store.clone(), host.stopping.clone());
             host.spawn(follow);
             let forward = Authed::new(
-                Proxy::new(
-                    table,
-                    methods,
-                    ProxyOptions::default(),
-                    host.draining.clone(),
-                ),
+                Proxy::new(table, methods, proxy_options, host.draining.clone()),
                 shared.clone(),
             );
             // JSON and gRPC-Web reach no local route: the transcoder, as the fallback,

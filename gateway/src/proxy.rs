@@ -85,6 +85,9 @@ pub struct ProxyOptions {
     pub cool_down: Duration,
     /// The largest request message buffered (and so forwarded) for unary requests.
     pub max_message_bytes: usize,
+    /// Calls in flight per instance: an instance at this limit takes no further call,
+    /// and a call whose every instance is at it is refused with UNAVAILABLE at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for ProxyOptions {
@@ -93,6 +96,7 @@ impl Default for ProxyOptions {
             connect_timeout: Duration::from_secs(1),
             cool_down: balance::COOL_DOWN,
             max_message_bytes: MAX_MESSAGE_BYTES,
+            max_in_flight: crate::limits::DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -224,11 +228,21 @@ impl Shared {
         let mut kept: Option<Response<Body>> = None;
         let mut last_failure: Option<Failure> = None;
         loop {
-            let Some(pick) = self.pick(target, &tried) else {
-                if tried.is_empty() {
-                    tracing::warn!(service, "no instance to forward to");
+            let mut pick = match self.pick(target, &tried) {
+                Ok(pick) => pick,
+                Err(NoPick::Full) if kept.is_none() => {
+                    tracing::warn!(service, "every instance is at its limit of calls in flight");
+                    return GatewayError::UpstreamBusy {
+                        service: service.to_string(),
+                    }
+                    .into_http();
                 }
-                return answer_after(last_failure, kept, service);
+                Err(_) => {
+                    if tried.is_empty() {
+                        tracing::warn!(service, "no instance to forward to");
+                    }
+                    return answer_after(last_failure, kept, service);
+                }
             };
             tried.push(pick.instance.clone());
             let mut headers = head.headers.clone();
@@ -253,7 +267,7 @@ impl Shared {
 
             let attempt = self
                 .attempt(
-                    &pick,
+                    &mut pick,
                     upstream_request,
                     deadline,
                     replay,
@@ -297,14 +311,17 @@ impl Shared {
     /// Sends one attempt to `pick` and judges the outcome.
     async fn attempt(
         &self,
-        pick: &Pick,
+        pick: &mut Pick,
         request: Request<Outgoing>,
         deadline: Option<Instant>,
         replay: Replay,
         server_streaming: bool,
         attempts: usize,
     ) -> Attempt {
-        let slot = InFlight::take(&pick.in_flight);
+        let slot = pick
+            .slot
+            .take()
+            .unwrap_or_else(|| InFlight::take(&pick.in_flight));
         let sent = pick.connection.send(request);
         // The deadline bounds the wait for the answer's headers (connecting included).
         let sent = match deadline {
@@ -405,8 +422,9 @@ impl Shared {
         }
     }
 
-    /// Chooses the instance for the next attempt of a call to `target`.
-    fn pick(&self, target: Target, tried: &[String]) -> Option<Pick> {
+    /// Chooses the instance for the next attempt of a call to `target`, and takes one of
+    /// its in-flight slots.
+    fn pick(&self, target: Target, tried: &[String]) -> Result<Pick, NoPick> {
         let table = self.table.borrow().clone();
         let members: Vec<(&str, Instance, u8)> = match target {
             Target::Service(service) => table
@@ -427,6 +445,7 @@ impl Shared {
                 .collect(),
         };
         let now = Instant::now();
+        let limit = self.options.max_in_flight;
         let mut upstreams = self
             .upstreams
             .lock()
@@ -438,25 +457,45 @@ impl Shared {
             let Some(upstream) = upstreams.get_or_create(service, &instance, &self.options) else {
                 continue;
             };
+            let in_flight = upstream.in_flight.load(Ordering::Relaxed);
             candidates.push(Candidate {
                 rank,
-                in_flight: upstream.in_flight.load(Ordering::Relaxed),
+                in_flight,
                 cooling: upstream.cooling_until.is_some_and(|until| until > now),
                 tried: tried.contains(&instance.id),
+                full: in_flight >= limit,
             });
             picks.push(Pick {
                 service: service.to_string(),
                 instance: instance.id,
                 connection: upstream.connection.clone(),
                 in_flight: upstream.in_flight.clone(),
+                slot: None,
             });
         }
-        let random = [
-            rand::random::<u32>() as usize,
-            rand::random::<u32>() as usize,
-        ];
-        let index = balance::choose(&candidates, random)?;
-        Some(picks.swap_remove(index))
+        drop(upstreams);
+        loop {
+            let random = [
+                rand::random::<u32>() as usize,
+                rand::random::<u32>() as usize,
+            ];
+            let Some(index) = balance::choose(&candidates, random) else {
+                return Err(if balance::all_full(&candidates) {
+                    NoPick::Full
+                } else {
+                    NoPick::None
+                });
+            };
+            // Another call may have taken the last slot since the count was read.
+            match InFlight::try_take(&picks[index].in_flight, limit) {
+                Some(slot) => {
+                    let mut pick = picks.swap_remove(index);
+                    pick.slot = Some(slot);
+                    return Ok(pick);
+                }
+                None => candidates[index].full = true,
+            }
+        }
     }
 
     fn cool_down(&self, instance: &str) {
@@ -583,6 +622,16 @@ struct Pick {
     instance: String,
     connection: Arc<Connection>,
     in_flight: Arc<AtomicUsize>,
+    /// The in-flight slot taken for the attempt.
+    slot: Option<InFlight>,
+}
+
+/// Why no instance was picked.
+enum NoPick {
+    /// No instance is left to try.
+    None,
+    /// Instances are left, but every one is at its limit of calls in flight.
+    Full,
 }
 
 /// The connections to known instances, by instance id.
@@ -908,6 +957,16 @@ impl InFlight {
         counter.fetch_add(1, Ordering::Relaxed);
         Self(counter.clone())
     }
+
+    /// A slot, unless `limit` calls are in flight already.
+    fn try_take(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(counter.clone()))
+    }
 }
 
 impl Drop for InFlight {
@@ -1138,6 +1197,19 @@ mod tests {
         let status = Status::from_header_map(&trailers.unwrap()).unwrap();
         assert_eq!(status.code(), Code::Unavailable);
         assert_eq!(counter.load(Ordering::Relaxed), 0, "the slot is released");
+    }
+
+    #[test]
+    fn an_instance_takes_no_more_calls_than_its_limit() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let first = InFlight::try_take(&counter, 2).expect("a free slot");
+        let second = InFlight::try_take(&counter, 2).expect("a free slot");
+        assert!(InFlight::try_take(&counter, 2).is_none(), "full at 2");
+        drop(first);
+        let third = InFlight::try_take(&counter, 2).expect("a slot freed");
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        drop((second, third));
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

@@ -132,7 +132,9 @@ impl ServiceProcess {
     /// A gateway writes its bootstrap admin token to a file of its own
     /// ([`ServiceProcess::bootstrap_token`]) and runs with authentication disabled
     /// (`FERRY_AUTH=disabled`, set explicitly here for the tests that predate issue 4)
-    /// unless `env` sets `FERRY_AUTH` (e.g. to `enabled`, as `tests/auth.rs` does).
+    /// unless `env` sets `FERRY_AUTH` (e.g. to `enabled`, as `tests/auth.rs` does), and
+    /// without rate limits (`FERRY_RATE_LIMIT=off`: load tests call far above a token's
+    /// default rate) unless `env` sets `FERRY_RATE_LIMIT` (as `tests/limits.rs` does).
     pub fn spawn_with_env(service: &str, launch: &Launch, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
@@ -145,10 +147,13 @@ impl ServiceProcess {
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(bin_path(service));
         if service == "gateway" {
-            command.env("FERRY_AUTH", "disabled").env(
-                "FERRY_BOOTSTRAP_TOKEN_FILE",
-                log_dir.path().join(BOOTSTRAP_FILE),
-            );
+            command
+                .env("FERRY_AUTH", "disabled")
+                .env("FERRY_RATE_LIMIT", "off")
+                .env(
+                    "FERRY_BOOTSTRAP_TOKEN_FILE",
+                    log_dir.path().join(BOOTSTRAP_FILE),
+                );
         }
         let child = command
             .arg("--listen")

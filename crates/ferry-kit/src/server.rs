@@ -114,7 +114,10 @@ where
         config,
         listener,
         shutdown,
-        false,
+        Transport {
+            accept_http1: false,
+            tls: None,
+        },
         routes,
         |_, routes| Ok(routes),
     )
@@ -148,12 +151,39 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
+    serve_with_fallback_tls(spec, config, listener, None, shutdown, routes, fallback).await
+}
+
+/// [`serve_with_fallback`], over TLS when `tls` is given (rustls; ALPN offers `h2`
+/// only, so HTTP/1.1 over TLS works only for clients that send no ALPN).
+pub async fn serve_with_fallback_tls<F, G, S>(
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    shutdown: impl Future<Output = ()> + Send,
+    routes: F,
+    fallback: G,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&Host, &mut RoutesBuilder) -> anyhow::Result<()>,
+    G: FnOnce(&Host) -> anyhow::Result<S>,
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
     serve_routes(
         spec,
         config,
         listener,
         shutdown,
-        true,
+        Transport {
+            accept_http1: true,
+            tls,
+        },
         routes,
         |host, routes| {
             let fallback = tower::ServiceExt::map_request(
@@ -170,6 +200,12 @@ where
     .await
 }
 
+/// How connections are taken: HTTP/1.1 besides HTTP/2, and TLS.
+struct Transport {
+    accept_http1: bool,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
 /// The life cycle shared by [`serve`] and [`serve_with_fallback`]; `finish` may wrap the
 /// complete routes (health, reflection and the service's own) before they are served.
 async fn serve_routes<F, W>(
@@ -177,7 +213,7 @@ async fn serve_routes<F, W>(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-    accept_http1: bool,
+    transport: Transport,
     routes: F,
     finish: W,
 ) -> anyhow::Result<()>
@@ -260,12 +296,15 @@ where
     // - the edge layer: sheds load past the in-flight limit instead of queueing (a hang is
     //   worse than a fast UNAVAILABLE), and adds ErrorInfo to UNIMPLEMENTED answers.
     let mut server = tonic::transport::Server::builder()
-        .accept_http1(accept_http1)
+        .accept_http1(transport.accept_http1)
         .trace_fn(move |request| {
             tracing::info_span!("grpc", service = service_name, method = %request.uri().path())
         })
         .timeout(config.default_timeout)
         .layer(EdgeLayer::new(config.max_concurrent_requests, spec.domain));
+    if let Some(tls) = transport.tls {
+        server = server.tls_config(tls)?;
+    }
 
     // TCP_NODELAY on every accepted connection: tonic applies its own `tcp_nodelay`
     // setting only to listeners it binds, and without it Nagle's algorithm meets the

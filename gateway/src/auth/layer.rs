@@ -43,7 +43,7 @@ use super::model::{self, AuthFailure, AuthState, Decision};
 use super::store::{AuditLog, timestamp};
 use crate::call::{self, Methods};
 use crate::error::GatewayError;
-use crate::proxy::MAX_MESSAGE_BYTES;
+use crate::limits::{Key, RateLimiter};
 
 const X_REQUEST_ID: &str = "x-request-id";
 
@@ -194,6 +194,11 @@ pub struct AuthShared {
     pub resources: ResourceFields,
     /// The audit log.
     pub audit: AuditLog,
+    /// The replica's rate limits, per token (per client address for calls without a
+    /// valid token).
+    pub limiter: RateLimiter,
+    /// The largest request message, in bytes.
+    pub max_message_bytes: usize,
 }
 
 /// A service behind the auth layer (see the module documentation).
@@ -287,6 +292,17 @@ where
     let caller = match state.authenticate(authorization, received) {
         Ok(caller) => caller,
         Err(failure) => {
+            // Limited per address, and not audited past the limit: a flood of bad tokens
+            // cannot flood the audit log.
+            let address = request
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|info| info.remote_addr())
+                .map(|address| address.ip().to_string())
+                .unwrap_or_default();
+            if let Err(retry_after) = shared.limiter.check(Key::Address(address)) {
+                return GatewayError::RateLimited { retry_after }.into_http();
+            }
             let token = authorization
                 .and_then(|value| value.strip_prefix("Bearer "))
                 .and_then(|value| model::parse_token_string(value.trim()))
@@ -306,13 +322,11 @@ where
         .get(&path)
         .is_some_and(|info| !info.client_streaming);
     let (body, resource) = if unary {
-        let bytes = match Limited::new(body, MAX_MESSAGE_BYTES + 5).collect().await {
+        let limit = shared.max_message_bytes;
+        let bytes = match Limited::new(body, limit + 5).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<LengthLimitError>() => {
-                return GatewayError::MessageTooLarge {
-                    limit: MAX_MESSAGE_BYTES,
-                }
-                .into_http();
+                return GatewayError::MessageTooLarge { limit }.into_http();
             }
             Err(_) => return GatewayError::RequestBroken.into_http(),
         };
@@ -326,6 +340,16 @@ where
     pending.entry.namespace = model::namespace_of(&resource.audited).unwrap_or_default();
     pending.entry.resource = resource.audited;
 
+    // After authentication (the token is known) and before authorization: a caller past
+    // its rate is refused whatever it asks for, and the refusal is audited.
+    let key = if caller.token.is_empty() {
+        Key::Token(caller.principal.clone())
+    } else {
+        Key::Token(caller.token.clone())
+    };
+    if let Err(retry_after) = shared.limiter.check(key) {
+        return refuse(pending, GatewayError::RateLimited { retry_after });
+    }
     if state.authorize(&caller, &permission.name, &resource.decided_on) == Decision::Deny {
         let resource = resource.decided_on;
         return refuse(
@@ -671,6 +695,12 @@ mod tests {
             methods: Arc::new(Methods::ferry().unwrap()),
             resources: ResourceFields::ferry().unwrap(),
             audit: AuditLog::new(store, std::time::Duration::from_secs(3600)),
+            limiter: RateLimiter::new(Some(crate::limits::Rate {
+                calls: 1,
+                per: std::time::Duration::from_secs(60),
+                burst: 3,
+            })),
+            max_message_bytes: 1024,
         });
         let seen: Seen = Arc::default();
         let recorder = seen.clone();
@@ -745,6 +775,71 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn past_its_burst_a_token_or_an_address_is_rate_limited() {
+        let (mut layer, seen, authorization) = layer_over_recorder();
+        let path = "/ferry.deploy.v1.NamespaceService/GetNamespace";
+        let get = |name: &str| GetNamespaceRequest { name: name.into() }.encode_to_vec();
+        let mut call = async |message: &[u8], authorization: Option<&str>| {
+            let response = layer
+                .call(grpc_request(path, message, authorization))
+                .await
+                .unwrap();
+            Status::from_header_map(response.headers()).unwrap()
+        };
+        // The layer's limiter: 1 call a minute, a burst of 3. Refused calls count too.
+        let token = Some(authorization.as_str());
+        assert_eq!(call(&get("namespaces/dev"), token).await.code(), Code::Ok);
+        assert_eq!(
+            call(&get("namespaces/prod"), token).await.code(),
+            Code::PermissionDenied
+        );
+        assert_eq!(call(&get("namespaces/dev"), token).await.code(), Code::Ok);
+        let limited = call(&get("namespaces/dev"), token).await;
+        assert_eq!(limited.code(), Code::ResourceExhausted, "{limited:?}");
+        let details = limited.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "RATE_LIMITED");
+        let delay = details.retry_info().unwrap().retry_delay.unwrap();
+        assert!(
+            delay > std::time::Duration::from_secs(50),
+            "about a minute: {delay:?}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2, "a limited call never passes");
+
+        // Without a valid token: limited by address (here, none known).
+        for _ in 0..3 {
+            let status = call(&get("namespaces/dev"), Some("Bearer ferry_t_wrong")).await;
+            assert_eq!(status.code(), Code::Unauthenticated);
+        }
+        let limited = call(&get("namespaces/dev"), None).await;
+        assert_eq!(limited.code(), Code::ResourceExhausted, "{limited:?}");
+        assert_eq!(
+            limited.get_error_details().error_info().unwrap().reason,
+            "RATE_LIMITED"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_above_the_message_limit_is_resource_exhausted() {
+        let (mut layer, seen, authorization) = layer_over_recorder();
+        let path = "/ferry.deploy.v1.NamespaceService/GetNamespace";
+        let large = GetNamespaceRequest {
+            name: "n".repeat(2000),
+        }
+        .encode_to_vec();
+        let response = layer
+            .call(grpc_request(path, &large, Some(&authorization)))
+            .await
+            .unwrap();
+        let status = Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(
+            status.get_error_details().error_info().unwrap().reason,
+            "MESSAGE_TOO_LARGE"
+        );
+        assert!(seen.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -121,7 +121,12 @@ fn method_paths() -> anyhow::Result<Vec<String>> {
 
 /// Starts the auth pieces on `host`: the watch of the records, the bootstrap (when
 /// enabled), and returns the layer's state and the servers.
-pub fn start(host: &Host, config: &AuthConfig, methods: Arc<Methods>) -> anyhow::Result<Auth> {
+pub fn start(
+    host: &Host,
+    config: &AuthConfig,
+    limits: &crate::limits::LimitsConfig,
+    methods: Arc<Methods>,
+) -> anyhow::Result<Auth> {
     let permissions: BTreeMap<String, (bool, Vec<String>)> =
         model::all_permissions(&method_paths()?);
     let mut initial = AuthState::default();
@@ -151,6 +156,8 @@ pub fn start(host: &Host, config: &AuthConfig, methods: Arc<Methods>) -> anyhow:
         methods,
         resources: ResourceFields::ferry()?,
         audit: store::AuditLog::new(host.store.clone(), config.audit_retention),
+        limiter: crate::limits::RateLimiter::new(limits.rate),
+        max_message_bytes: limits.max_message_bytes,
     });
     let api = api::AuthApi::new(
         host.store.clone(),
