@@ -987,22 +987,15 @@ impl RolloutService for DeploymentApi {
                 &request.name,
                 &request.etag,
                 request.validate_only,
-                |rollout| match rollout.state() {
-                    RolloutState::Paused => Ok(()),
-                    RolloutState::Pending | RolloutState::Progressing => {
-                        rollout.state = RolloutState::Paused as i32;
-                        rollout.state_reason = "PAUSED_BY_USER".into();
-                        rollout.state_message = reason.clone();
-                        Ok(())
-                    }
-                    state => Err(ApiError::failed_precondition(
-                        ErrorReason::InvalidState,
-                        &rollout.name,
-                        format!(
-                            "a rollout in state {} cannot be paused",
-                            state.as_str_name()
-                        ),
-                    )),
+                |rollout| {
+                    model::transition_rollout(
+                        rollout,
+                        RolloutState::Paused,
+                        &[RolloutState::Pending, RolloutState::Progressing],
+                        "PAUSED_BY_USER",
+                        &reason,
+                        "paused",
+                    )
                 },
             )
             .await?;
@@ -1019,22 +1012,15 @@ impl RolloutService for DeploymentApi {
                 &request.name,
                 &request.etag,
                 request.validate_only,
-                |rollout| match rollout.state() {
-                    RolloutState::Progressing => Ok(()),
-                    RolloutState::Paused => {
-                        rollout.state = RolloutState::Progressing as i32;
-                        rollout.state_reason.clear();
-                        rollout.state_message.clear();
-                        Ok(())
-                    }
-                    state => Err(ApiError::failed_precondition(
-                        ErrorReason::InvalidState,
-                        &rollout.name,
-                        format!(
-                            "a rollout in state {} cannot be resumed",
-                            state.as_str_name()
-                        ),
-                    )),
+                |rollout| {
+                    model::transition_rollout(
+                        rollout,
+                        RolloutState::Progressing,
+                        &[RolloutState::Paused],
+                        "",
+                        "",
+                        "resumed",
+                    )
                 },
             )
             .await?;
@@ -1056,22 +1042,19 @@ impl RolloutService for DeploymentApi {
                 &request.name,
                 &request.etag,
                 request.validate_only,
-                |rollout| match rollout.state() {
-                    RolloutState::Aborting => Ok(()),
-                    RolloutState::Pending | RolloutState::Progressing | RolloutState::Paused => {
-                        rollout.state = RolloutState::Aborting as i32;
-                        rollout.state_reason = "ABORTED_BY_USER".into();
-                        rollout.state_message = reason.clone();
-                        Ok(())
-                    }
-                    state => Err(ApiError::failed_precondition(
-                        ErrorReason::InvalidState,
-                        &rollout.name,
-                        format!(
-                            "a rollout in state {} cannot be aborted",
-                            state.as_str_name()
-                        ),
-                    )),
+                |rollout| {
+                    model::transition_rollout(
+                        rollout,
+                        RolloutState::Aborting,
+                        &[
+                            RolloutState::Pending,
+                            RolloutState::Progressing,
+                            RolloutState::Paused,
+                        ],
+                        "ABORTED_BY_USER",
+                        &reason,
+                        "aborted",
+                    )
                 },
             )
             .await?;

@@ -8,8 +8,9 @@ use ferry_kit::aip::{self, NamePattern};
 use ferry_kit::error::ApiError;
 use ferry_proto::ferry::common::v1::{ErrorReason, HealthCheck, Protocol, env_var, health_check};
 use ferry_proto::ferry::deploy::v1::deployment::State;
+use ferry_proto::ferry::deploy::v1::rollout::State as RolloutState;
 use ferry_proto::ferry::deploy::v1::{
-    CountOrPercent, Deployment, DeploymentRevision, DeploymentTemplate, RolloutStrategy,
+    CountOrPercent, Deployment, DeploymentRevision, DeploymentTemplate, Rollout, RolloutStrategy,
     config_file, count_or_percent, deployment_revision, deployment_template, rollout_strategy,
 };
 use ferry_runtime as rt;
@@ -627,6 +628,38 @@ fn describe_change(
     changes.join("; ")
 }
 
+/// Moves a rollout to `target` for PauseRollout, ResumeRollout or AbortRollout: a
+/// rollout already there is left as it is; one in an `allowed` state takes `target` with
+/// `reason` and `message` (empty ones clear them); any other state is FAILED_PRECONDITION
+/// saying it cannot be `verb` (e.g. `paused`). Pure.
+pub fn transition_rollout(
+    rollout: &mut Rollout,
+    target: RolloutState,
+    allowed: &[RolloutState],
+    reason: &str,
+    message: &str,
+    verb: &str,
+) -> Result<(), ApiError> {
+    let state = rollout.state();
+    if state == target {
+        return Ok(());
+    }
+    if !allowed.contains(&state) {
+        return Err(ApiError::failed_precondition(
+            ErrorReason::InvalidState,
+            &rollout.name,
+            format!(
+                "a rollout in state {} cannot be {verb}",
+                state.as_str_name()
+            ),
+        ));
+    }
+    rollout.state = target as i32;
+    rollout.state_reason = reason.to_string();
+    rollout.state_message = message.to_string();
+    Ok(())
+}
+
 /// The id of a revision name (`r7`).
 pub fn revision_id(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
@@ -854,6 +887,70 @@ mod tests {
         let mut t = template();
         t.env.push(t.env[0].clone());
         assert_eq!(violation(validate_template(&t, "t")), "t.env[1].name");
+    }
+
+    #[test]
+    fn rollout_transitions_follow_their_allowed_states() {
+        let mut rollout = Rollout {
+            name: "r".into(),
+            state: RolloutState::Progressing as i32,
+            ..Default::default()
+        };
+        transition_rollout(
+            &mut rollout,
+            RolloutState::Paused,
+            &[RolloutState::Progressing],
+            "PAUSED_BY_USER",
+            "why",
+            "paused",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                rollout.state(),
+                rollout.state_reason.as_str(),
+                rollout.state_message.as_str()
+            ),
+            (RolloutState::Paused, "PAUSED_BY_USER", "why")
+        );
+        // Already there: nothing changes.
+        transition_rollout(
+            &mut rollout,
+            RolloutState::Paused,
+            &[],
+            "OTHER",
+            "",
+            "paused",
+        )
+        .unwrap();
+        assert_eq!(rollout.state_reason, "PAUSED_BY_USER");
+        transition_rollout(
+            &mut rollout,
+            RolloutState::Progressing,
+            &[RolloutState::Paused],
+            "",
+            "",
+            "resumed",
+        )
+        .unwrap();
+        assert!(rollout.state_reason.is_empty() && rollout.state_message.is_empty());
+        rollout.state = RolloutState::Succeeded as i32;
+        let status: tonic::Status = transition_rollout(
+            &mut rollout,
+            RolloutState::Aborting,
+            &[RolloutState::Progressing],
+            "ABORTED_BY_USER",
+            "",
+            "aborted",
+        )
+        .unwrap_err()
+        .into();
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(
+            status.message(),
+            "a rollout in state STATE_SUCCEEDED cannot be aborted"
+        );
+        assert_eq!(rollout.state(), RolloutState::Succeeded);
     }
 
     #[test]
