@@ -76,3 +76,30 @@ stop_dockerd() {
   done
   kill -KILL "$pid" 2>/dev/null || true
 }
+
+# Starts a private OCI registry (Debian docker-registry, distribution 2.8) on 127.0.0.1:$2
+# with its storage in $1 (deletes enabled, no auth). The packaged config is not used: it
+# turns on htpasswd auth and listens on every interface. Sets REGISTRY_PID and
+# REGISTRY_ADDR (host:port). Waits until /v2/ answers. Docker engines treat 127.0.0.0/8
+# registries as insecure by default, so they pull from it over plain HTTP.
+start_registry() {
+  local dir=$1 port=$2
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<CONF
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+CONF
+  setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  REGISTRY_ADDR="127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "registry did not answer; see $dir/registry.log" >&2
+  return 1
+}

@@ -13,6 +13,12 @@ command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
+# Routing (issue 5): HAProxy is the peer proxy the data plane is benchmarked against.
+command -v haproxy >/dev/null || need_apt+=(haproxy)
+# Build (issue 6): git sources, the OCI registry, and busybox for the test builder image.
+command -v git >/dev/null || need_apt+=(git)
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 [ -f /usr/include/google/protobuf/any.proto ] || need_apt+=(libprotobuf-dev)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Ferry's whole test suite on this machine: installs what it needs (deploy/dev/setup.sh),
 # starts a private etcd on loopback for the tests that share one, a Kubernetes test control
-# plane on it (deploy/dev/kube), and two private Docker engines (two hosts for the Docker
-# runtime's zone tests), runs every test, stops them all.
+# plane on it (deploy/dev/kube), two private Docker engines (two hosts for the Docker
+# runtime's zone tests) and an OCI registry, runs every test, stops them all.
 # Tests that need their own etcd processes (3-member clusters, compaction) or their own
 # Docker engine (an engine that stops answering) start them.
 set -euo pipefail
@@ -20,6 +20,9 @@ cleanup() {
   for engine in "$work/docker1" "$work/docker2"; do
     stop_dockerd "$engine" || true
   done
+  if [ -n "${REGISTRY_PID:-}" ]; then
+    kill "$REGISTRY_PID" 2>/dev/null || true
+  fi
   if [ -n "${ETCD_PID:-}" ]; then
     kill "$ETCD_PID" 2>/dev/null || true
     wait "$ETCD_PID" 2>/dev/null || true
@@ -44,6 +47,11 @@ export FERRY_TEST_DOCKER_HOST=$DOCKER_SOCKET
 start_dockerd "$work/docker2" 2
 export FERRY_TEST_DOCKER_HOST_2=$DOCKER_SOCKET
 echo "test: docker engines at $FERRY_TEST_DOCKER_HOST and $FERRY_TEST_DOCKER_HOST_2"
+
+# An OCI registry for the build service's images.
+start_registry "$work/registry" "$(free_port)"
+export FERRY_TEST_REGISTRY=$REGISTRY_ADDR
+echo "test: registry at $FERRY_TEST_REGISTRY"
 
 # Build the binaries first: the end-to-end tests start them as processes.
 cargo build --workspace --bins

@@ -462,6 +462,71 @@ async fn tokens_roles_revocation_and_audit_through_the_gateway() {
         .unwrap();
 }
 
+/// The gateway tells services who calls (`x-ferry-caller`, read by the kit into
+/// `ferry_kit::caller::current`): an Operation started through the gateway names the
+/// authenticated principal as its initiator, whatever the client claims in that header;
+/// a call that bypasses the gateway names nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_learn_the_caller_from_the_gateway_only() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("auth-caller");
+    let launch = Launch::new(&etcd, &prefix);
+    let gateway = ServiceProcess::start_with_env("gateway", &launch, AUTH_ON).await;
+    let deploy = ServiceProcess::start("deploy", &launch).await;
+    let admin = bearer(&gateway.bootstrap_token().await);
+    let mut namespaces = NamespaceServiceClient::with_interceptor(gateway.channel().await, admin);
+    let forwarding = eventually(Duration::from_secs(10), || {
+        let mut client = namespaces.clone();
+        async move {
+            client
+                .get_namespace(GetNamespaceRequest {
+                    name: "namespaces/ferry-system".into(),
+                })
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    assert!(forwarding.is_some(), "log:\n{}", gateway.log_text());
+    let mut direct = NamespaceServiceClient::new(deploy.channel().await);
+    for (id, through_gateway) in [("caller-a", true), ("caller-b", false)] {
+        let create = CreateNamespaceRequest {
+            namespace_id: id.into(),
+            namespace: Some(Namespace::default()),
+            ..Default::default()
+        };
+        let mut delete = tonic::Request::new(DeleteNamespaceRequest {
+            name: format!("namespaces/{id}"),
+            ..Default::default()
+        });
+        // A client's claim to be someone else is dropped by the gateway.
+        delete
+            .metadata_mut()
+            .insert("x-ferry-caller", "users/mallory".parse().unwrap());
+        let operation = if through_gateway {
+            namespaces.create_namespace(create).await.unwrap();
+            namespaces
+                .delete_namespace(delete)
+                .await
+                .unwrap()
+                .into_inner()
+        } else {
+            direct.create_namespace(create).await.unwrap();
+            delete.metadata_mut().remove("x-ferry-caller");
+            direct.delete_namespace(delete).await.unwrap().into_inner()
+        };
+        let initiator = operation.metadata.unwrap_or_default().initiator;
+        let expected = if through_gateway { "users/admin" } else { "" };
+        assert_eq!(initiator, expected, "namespace {id}");
+    }
+    gateway.assert_no_error_logs();
+    deploy.assert_no_error_logs();
+    PrefixedStore::new(etcd.store().await, prefix.clone())
+        .delete_prefix("")
+        .await
+        .unwrap();
+}
+
 /// `FERRY_AUTH=disabled` (local development): calls pass without a token, and there is
 /// no caller to describe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

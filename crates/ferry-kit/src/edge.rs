@@ -1,11 +1,13 @@
 //! The HTTP-level layer in front of every service's gRPC routes.
 //!
-//! It does two things no generated handler can:
+//! It does three things no generated handler can:
 //! - sheds load: past `max_concurrent` calls in flight, a call is answered UNAVAILABLE at
 //!   once (with `RetryInfo`), never queued into a hang;
 //! - completes UNIMPLEMENTED answers: methods the API declares but a service does not serve
 //!   yet, and unknown methods, get an `ErrorInfo` (reason `NOT_IMPLEMENTED`, the method in
-//!   its metadata) like every other Ferry error.
+//!   its metadata) like every other Ferry error;
+//! - scopes the call to its caller: the principal in the gateway's `x-ferry-caller`
+//!   header becomes [`crate::caller::current`] for the handler.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -90,11 +92,18 @@ where
         // keep the ready one for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        // The caller the gateway authenticated, for the handler's records (`caller::current`).
+        let caller = crate::caller::parse(
+            request
+                .headers()
+                .get(crate::caller::CALLER_HEADER)
+                .and_then(|value| value.to_str().ok()),
+        );
+        Box::pin(crate::caller::scope(caller, async move {
             let response = inner.call(request).await?;
             drop(permit);
             Ok(complete_unimplemented(response, &method, &domain))
-        })
+        }))
     }
 }
 

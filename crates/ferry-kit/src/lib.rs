@@ -11,6 +11,7 @@
 //! - [`idempotency`]: `request_id` de-duplication (AIP-155).
 
 pub mod aip;
+pub mod caller;
 pub mod config;
 pub mod edge;
 pub mod error;

@@ -255,6 +255,10 @@ where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
     let path = request.uri().path().to_string();
+    // Only the gateway says who calls: a client's own claim never reaches a service.
+    request
+        .headers_mut()
+        .remove(ferry_kit::caller::CALLER_HEADER);
     let permission = match model::permission_of(&path) {
         Some(permission) if shared.enabled => permission,
         _ => return pass(&mut inner, request).await,
@@ -365,6 +369,9 @@ where
         .strip_prefix("tokens/")
         .unwrap_or_default()
         .to_string();
+    if let Ok(value) = HeaderValue::from_str(&caller.principal) {
+        head.headers.insert(ferry_kit::caller::CALLER_HEADER, value);
+    }
     head.extensions.insert(caller);
     // The secret stops here: services behind the gateway never see it (the local
     // services read the caller from the extensions).

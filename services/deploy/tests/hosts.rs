@@ -101,7 +101,12 @@ async fn get(service: &Service, name: &str) -> Result<Host, tonic::Status> {
         .map(|r| r.into_inner())
 }
 
+/// Cordons as `users/ops-oncall`, the caller a gateway would name in `x-ferry-caller`.
 async fn cordon(service: &Service, request: CordonHostRequest) -> Result<Host, tonic::Status> {
+    let mut request = tonic::Request::new(request);
+    request
+        .metadata_mut()
+        .insert("x-ferry-caller", "users/ops-oncall".parse().unwrap());
     hosts(service)
         .cordon_host(request)
         .await
@@ -401,6 +406,7 @@ async fn a_cordoned_host_gets_no_new_instance_until_uncordoned() {
     let cordoned = cordon(&service, cordon_request.clone()).await.unwrap();
     assert!(cordoned.cordoned);
     assert_eq!(cordoned.cordon_reason, "disk failing");
+    assert_eq!(cordoned.cordoned_by, "users/ops-oncall");
     assert!(cordoned.cordon_time.is_some());
     assert_eq!(cordoned.uid, before.uid);
     assert_ne!(cordoned.etag, before.etag);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use ferry_kit::aip;
+use ferry_kit::caller;
 use ferry_kit::error::ApiError;
 use ferry_kit::idempotency::Idempotency;
 use ferry_ops::operation::{self as op, operation_key};
@@ -160,7 +161,7 @@ impl DeploymentApi {
             number,
             cause,
             previous.as_ref(),
-            "",
+            &caller::current(),
             &rollout_name,
             uid(),
             op::now(),
@@ -169,7 +170,7 @@ impl DeploymentApi {
             revision.source_revision = source.name.clone();
             revision.display_name = format!("rollback to {}", model::revision_id(&source.name));
         }
-        let mut operation = op::new_operation(&deployment.name, verb, stages, "");
+        let mut operation = op::new_operation(&deployment.name, verb, stages, &caller::current());
         let from_revision = deployment.current_revision.clone();
         let strategy = deployment.strategy;
         let rollout = Rollout {
@@ -195,6 +196,7 @@ impl DeploymentApi {
                 ..Default::default()
             }),
             operation: operation.name.clone(),
+            initiator: caller::current(),
             ..Default::default()
         };
         if let Some(metadata) = operation.metadata.as_mut() {
@@ -254,7 +256,7 @@ impl DeploymentApi {
     }
 
     fn done_operation(target: &str, verb: &str, deployment: &Deployment) -> Operation {
-        let mut operation = op::new_operation(target, verb, &[], "");
+        let mut operation = op::new_operation(target, verb, &[], &caller::current());
         operation.name.clear();
         op::succeed(&mut operation, "ferry.deploy.v1.Deployment", deployment);
         operation
@@ -439,7 +441,7 @@ impl DeploymentApi {
         verb: &str,
         stages: &[(&str, &str)],
     ) -> Result<Operation, ApiError> {
-        let operation = op::new_operation(name, verb, stages, "");
+        let operation = op::new_operation(name, verb, stages, &caller::current());
         let groups_key = groups_key(name);
         let groups_kv = self.store.get(&groups_key).await?;
         let (mut groups, guard) = match &groups_kv {
@@ -530,7 +532,8 @@ impl DeploymentApi {
             return Err(in_progress(&request.name, &current.active_rollout).into());
         }
         if request.validate_only {
-            let mut operation = op::new_operation(&request.name, "delete", DELETE_STAGES, "");
+            let mut operation =
+                op::new_operation(&request.name, "delete", DELETE_STAGES, &caller::current());
             operation.name.clear();
             return Ok(operation);
         }
@@ -1259,7 +1262,7 @@ impl InstanceService for DeploymentApi {
         let request = request.into_inner();
         aip::validate_request_id(&request.request_id).map_err(DeployError::from)?;
         let (namespace, instance, id) = self.find_instance(&request.name).await?;
-        let mut operation = op::new_operation(&request.name, "restart", &[], "");
+        let mut operation = op::new_operation(&request.name, "restart", &[], &caller::current());
         operation.name.clear();
         if !request.validate_only {
             self.runtime_of(&namespace)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use ferry_events::{EventInput, Recorder};
 use ferry_kit::aip;
+use ferry_kit::caller;
 use ferry_kit::error::ApiError;
 use ferry_kit::idempotency::Idempotency;
 use ferry_ops::operation as op;
@@ -305,12 +306,11 @@ impl HostApi {
 }
 
 /// The record after CordonHost (`cordon` = `Some(reason)`) or UncordonHost (`None`);
-/// `None` when nothing changes. Who cordons is not known yet (the gateway forwards no
-/// caller identity), so `cordoned_by` stays empty.
+/// `None` when nothing changes. `cordoned_by` is the caller the gateway authenticated.
 fn plan(record: &HostRecord, cordon: Option<&str>) -> Option<HostRecord> {
     let now = op::now();
     match cordon {
-        Some(reason) => model::cordon(record, reason, "", now),
+        Some(reason) => model::cordon(record, reason, &caller::current(), now),
         None => model::uncordon(record, now),
     }
 }

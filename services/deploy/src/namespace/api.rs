@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ferry_kit::aip;
+use ferry_kit::caller;
 use ferry_kit::error::ApiError;
 use ferry_kit::idempotency::Idempotency;
 use ferry_ops::Operations;
@@ -143,7 +144,28 @@ impl NamespaceApi {
             .map_err(DeployError::from)
     }
 
+    /// Deletes a namespace. Without an etag the caller asked for no particular version, so
+    /// a status update the controllers made between the read and the write (a namespace
+    /// that just became ACTIVE) is no reason to fail: the delete is tried again on the new
+    /// version, a few times.
     async fn delete(&self, request: DeleteNamespaceRequest) -> Result<Operation, DeployError> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        loop {
+            match self.delete_once(request.clone()).await {
+                Err(DeployError::Api(error))
+                    if request.etag.is_empty()
+                        && error.reason == ErrorReason::ConcurrentModification
+                        && attempt < ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn delete_once(&self, request: DeleteNamespaceRequest) -> Result<Operation, DeployError> {
         aip::validate_request_id(&request.request_id)?;
         let ids = NAMESPACE_NAME.parse("name", &request.name)?;
         aip::parse_etag("etag", &request.etag)?;
@@ -183,7 +205,8 @@ impl NamespaceApi {
                 .into());
             }
         }
-        let mut operation = op::new_operation(&request.name, "delete", DELETE_STAGES, "");
+        let mut operation =
+            op::new_operation(&request.name, "delete", DELETE_STAGES, &caller::current());
         if request.validate_only {
             operation.name.clear();
             return Ok(operation);
