@@ -84,6 +84,10 @@ pub(crate) struct Inner {
     /// stop sending them work first.
     draining: Mutex<HashSet<String>>,
     drain: Duration,
+    /// Held while a namespace network is looked up and created: engines before API 1.44
+    /// (Debian's 20.10) accept two networks of one name, and two controllers ensuring the
+    /// same namespace at once would make both (then every container create is ambiguous).
+    network_creation: tokio::sync::Mutex<()>,
 }
 
 /// How long an instance removed by a scale-in or a rollout stays up, unready, before it
@@ -272,6 +276,7 @@ impl DockerRuntime {
                 background: Mutex::default(),
                 draining: Mutex::default(),
                 drain: DEFAULT_DRAIN,
+                network_creation: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -599,6 +604,7 @@ impl Inner {
         extra: &BTreeMap<String, String>,
     ) -> Result<(), DockerError> {
         let e = &self.engines[engine];
+        let _creating = self.network_creation.lock().await;
         let name = runtime_namespace.to_string();
         let networks = e
             .call("list networks", READ_TIMEOUT, |d| async move {
@@ -609,10 +615,27 @@ impl Inner {
             })
             .await?;
         // The name filter matches substrings: look for the exact name.
-        if networks
+        let mut same_name: Vec<_> = networks
             .iter()
-            .any(|n| n.name.as_deref() == Some(runtime_namespace))
-        {
+            .filter(|n| n.name.as_deref() == Some(runtime_namespace))
+            .collect();
+        if !same_name.is_empty() {
+            // Another process (a second replica) may have made a twin: keep the oldest,
+            // remove the others while nothing uses them (an attached one is left; the
+            // engine refuses to remove it).
+            same_name.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+            for twin in same_name.iter().skip(1) {
+                let Some(id) = twin.id.clone() else { continue };
+                let removed = e
+                    .call(format!("remove duplicate network {id}"), CALL_TIMEOUT, |d| {
+                        let id = id.clone();
+                        async move { d.remove_network(&id).await }
+                    })
+                    .await;
+                if let Err(error) = removed {
+                    tracing::warn!(%error, network = runtime_namespace, "a duplicate network stays");
+                }
+            }
             return Ok(());
         }
         let mut network_labels: HashMap<String, String> = extra.clone().into_iter().collect();

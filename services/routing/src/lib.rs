@@ -1,29 +1,59 @@
-//! Ferry's routing service: services, external access entries and blue-green entries.
+//! Ferry's routing service: Services (stable names, addresses and ports for
+//! deployments), external access entries and blue-green entries.
 //!
-//! This release serves the API surface through the service kit (health, reflection,
-//! registration in etcd, the Operations API) and answers UNIMPLEMENTED, with an
-//! `ErrorInfo` of reason `NOT_IMPLEMENTED`, for the methods later releases implement.
+//! - [`service`]: the `ferry.routing.v1.RoutingService` API, model and status controller;
+//! - [`external`]: external entries (`ferry.catalog.v1.ExternalEntryService`);
+//! - [`bluegreen`]: blue-green entries (`ferry.routing.v1.BlueGreenService`), switches
+//!   and rollbacks as Operations driven from etcd;
+//! - [`dataplane`]: the [`DataPlane`] contract and the local data
+//!   plane (Ferry's own proxy on loopback, for the local Docker runtime);
+//! - [`programmer`]: the loop every replica runs to program its data plane from etcd;
+//! - [`resolve`]: host name resolution for external entries;
+//! - [`layout`]: the keys in etcd, and the deploy service's keys read here.
+//!
+//! Every replica programs its own data plane; the status controllers are leader-elected
+//! (`routing-services`, `routing-external-entries`, `routing-blue-green`), so only the leader writes status.
+//!
+//! Not served yet (UNIMPLEMENTED, reason `NOT_IMPLEMENTED`): `UpdateBlueGreenEntry`,
+//! `ListDeployableNamespaces`; Service targets other than deployments.
+
+pub mod bluegreen;
+pub mod dataplane;
+pub mod error;
+pub mod external;
+pub mod filter;
+pub mod layout;
+pub mod programmer;
+pub mod resolve;
+pub mod service;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use ferry_kit::config::ServiceConfig;
-use ferry_kit::server::ServiceSpec;
-use ferry_proto::ferry::catalog::v1::external_entry_service_server::{
-    ExternalEntryService, ExternalEntryServiceServer,
-};
-use ferry_proto::ferry::routing::v1::blue_green_service_server::{
-    BlueGreenService, BlueGreenServiceServer,
-};
-use ferry_proto::ferry::routing::v1::routing_service_server::{
-    RoutingService, RoutingServiceServer,
-};
+use ferry_kit::idempotency::{self, Idempotency};
+use ferry_kit::server::{Host, ServiceSpec};
+use ferry_ops::Controller;
 use tokio::net::TcpListener;
+
+use crate::bluegreen::api::BlueGreenApi;
+use crate::bluegreen::controller::BlueGreenReconciler;
+use crate::dataplane::DataPlane;
+use crate::dataplane::local::{LocalDataPlane, LocalOptions};
+use crate::error::DOMAIN;
+use crate::external::api::ExternalEntryApi;
+use crate::external::controller::ExternalStatusReconciler;
+use crate::programmer::Programmer;
+use crate::resolve::Resolver;
+use crate::service::api::ServiceApi;
+use crate::service::controller::ServiceStatusReconciler;
+use crate::service::model::ProgramTuning;
 
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: "routing",
-        domain: "routing.ferry.dev",
+        domain: DOMAIN,
         grpc_services: vec![
             "ferry.common.v1.OperationsService",
             "ferry.routing.v1.RoutingService",
@@ -33,31 +63,94 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes.
+/// What a routing service drives besides its configuration.
+#[derive(Clone)]
+pub struct RoutingOptions {
+    /// This replica's data plane.
+    pub data_plane: Arc<dyn DataPlane>,
+    /// Tuning of Service programs (active checks, drain time).
+    pub tuning: ProgramTuning,
+}
+
+impl RoutingOptions {
+    /// The local data plane (Ferry's proxy on loopback) with default tuning.
+    pub fn local() -> Self {
+        RoutingOptions {
+            data_plane: Arc::new(LocalDataPlane::new(LocalOptions::default())),
+            tuning: ProgramTuning::default(),
+        }
+    }
+}
+
+/// Runs the service on `listener` until `shutdown` completes, with the local data plane.
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    ferry_ops::serve(spec(), config, listener, shutdown, |_host, routes| {
+    run_with(config, RoutingOptions::local(), listener, shutdown).await
+}
+
+/// Runs the service on `listener` until `shutdown` completes, programming
+/// `options.data_plane`.
+pub async fn run_with(
+    config: ServiceConfig,
+    options: RoutingOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    ferry_ops::serve(spec(), config, listener, shutdown, move |host, routes| {
+        start_tasks(host, &options);
+        let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
         routes
-            .add_service(RoutingServiceServer::new(NotYetServed))
-            .add_service(BlueGreenServiceServer::new(NotYetServed))
-            .add_service(ExternalEntryServiceServer::new(NotYetServed));
+            .add_service(ServiceApi::new(host.store.clone(), idempotency.clone()).into_server())
+            .add_service(BlueGreenApi::new(host.store.clone(), idempotency.clone()).into_server())
+            .add_service(ExternalEntryApi::new(host.store.clone(), idempotency).into_server());
         Ok(())
     })
     .await
 }
 
-/// Answers UNIMPLEMENTED for every method: the generated default of each trait method.
-#[derive(Clone, Copy, Debug, Default)]
-struct NotYetServed;
-
-#[tonic::async_trait]
-impl RoutingService for NotYetServed {}
-
-#[tonic::async_trait]
-impl BlueGreenService for NotYetServed {}
-
-#[tonic::async_trait]
-impl ExternalEntryService for NotYetServed {}
+/// Starts the programming loop (every replica) and the leader-elected controllers.
+fn start_tasks(host: &Host, options: &RoutingOptions) {
+    let resolver = Arc::new(Resolver::default());
+    host.spawn(
+        Programmer::new(
+            host.store.clone(),
+            options.data_plane.clone(),
+            options.tuning.clone(),
+            resolver.clone(),
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(ExternalStatusReconciler::new(
+                options.data_plane.clone(),
+                resolver,
+            )),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(BlueGreenReconciler::new(options.data_plane.clone())),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(ServiceStatusReconciler::new(options.data_plane.clone())),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+}
