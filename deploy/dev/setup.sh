@@ -13,6 +13,7 @@ command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
+command -v ip >/dev/null || need_apt+=(iproute2)
 # Routing (issue 5): HAProxy is the peer proxy the data plane is benchmarked against.
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 # Build (issue 6): git sources, the OCI registry, and busybox for the test builder image.

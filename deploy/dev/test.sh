@@ -20,6 +20,9 @@ cleanup() {
   for engine in "$work/docker1" "$work/docker2"; do
     stop_dockerd "$engine" || true
   done
+  for ip in ${FERRY_TEST_LOCAL_IPS//,/ }; do
+    ip addr del "$ip/32" dev lo 2>/dev/null || true
+  done
   if [ -n "${REGISTRY_PID:-}" ]; then
     kill "$REGISTRY_PID" 2>/dev/null || true
   fi
@@ -47,6 +50,17 @@ export FERRY_TEST_DOCKER_HOST=$DOCKER_SOCKET
 start_dockerd "$work/docker2" 2
 export FERRY_TEST_DOCKER_HOST_2=$DOCKER_SOCKET
 echo "test: docker engines at $FERRY_TEST_DOCKER_HOST and $FERRY_TEST_DOCKER_HOST_2"
+
+# Two local non-loopback addresses (TEST-NET-2, on lo): Kubernetes refuses loopback
+# addresses in EndpointSlices, and the routing tests need outside-looking servers that are
+# really here (a stopped one must refuse connections at once).
+export FERRY_TEST_LOCAL_IPS=198.51.100.10,198.51.100.11
+for ip in ${FERRY_TEST_LOCAL_IPS//,/ }; do
+  ip addr add "$ip/32" dev lo 2>/dev/null || ip addr show dev lo | grep -q "inet $ip/" || {
+    echo "test: cannot add $ip to lo (needs root or CAP_NET_ADMIN)" >&2
+    exit 1
+  }
+done
 
 # An OCI registry for the build service's images.
 start_registry "$work/registry" "$(free_port)"

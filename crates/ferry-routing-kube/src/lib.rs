@@ -21,7 +21,7 @@ pub mod objects;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, Config};
@@ -88,6 +88,17 @@ pub struct ServiceObserved {
     pub endpoints: Vec<ObservedEndpoint>,
 }
 
+/// A Service Ferry's routing made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedService {
+    /// Its Kubernetes namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The Ferry resource it carries ([`objects::RESOURCE_ANNOTATION`]), if annotated.
+    pub resource: Option<String>,
+}
+
 /// One address and port of a Service's EndpointSlices.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ObservedEndpoint {
@@ -145,6 +156,11 @@ impl KubeRouting {
         Ok(Self::new(client))
     }
 
+    /// The client (for tests and tools that look at the objects themselves).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     fn services(&self, namespace: &str) -> Api<Service> {
         Api::namespaced(self.client.clone(), namespace)
     }
@@ -195,6 +211,28 @@ impl KubeRouting {
         self.observed(&applied, namespace).await
     }
 
+    /// Makes sure a Kubernetes namespace exists (for entries that belong to no Ferry
+    /// namespace, e.g. blue-green entries), labelled as Ferry routing's.
+    pub async fn ensure_namespace(&self, name: &str) -> Result<(), KubeRoutingError> {
+        let namespace = Namespace {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.to_string()),
+                labels: Some([(objects::MANAGED_LABEL.to_string(), "true".to_string())].into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<Namespace>::all(self.client.clone())
+            .patch(
+                name,
+                &PatchParams::apply(objects::FIELD_MANAGER).force(),
+                &Patch::Apply(&namespace),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| KubeRoutingError::api(format!("apply namespace {name}"), e))
+    }
+
     /// Removes a Service and Ferry's slices of it. Missing objects are fine.
     pub async fn delete(&self, namespace: &str, name: &str) -> Result<(), KubeRoutingError> {
         delete_ignoring_missing(
@@ -237,19 +275,30 @@ impl KubeRouting {
         Ok(Some(self.observed(&service, namespace).await?))
     }
 
-    /// Every Service Ferry's routing made in the cluster: (namespace, name), sorted.
-    pub async fn list_managed(&self) -> Result<Vec<(String, String)>, KubeRoutingError> {
+    /// Every Service Ferry's routing made in the cluster, sorted by namespace and name.
+    pub async fn list_managed(&self) -> Result<Vec<ManagedService>, KubeRoutingError> {
         let services = Api::<Service>::all(self.client.clone())
             .list(&ListParams::default().labels(&objects::managed_selector()))
             .await
             .map_err(|e| KubeRoutingError::api("list services", e))?;
-        let mut names: Vec<(String, String)> = services
+        let mut managed: Vec<ManagedService> = services
             .items
             .into_iter()
-            .filter_map(|s| Some((s.metadata.namespace?, s.metadata.name?)))
+            .filter_map(|s| {
+                let resource = s
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(objects::RESOURCE_ANNOTATION).cloned());
+                Some(ManagedService {
+                    namespace: s.metadata.namespace?,
+                    name: s.metadata.name?,
+                    resource,
+                })
+            })
             .collect();
-        names.sort();
-        Ok(names)
+        managed.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        Ok(managed)
     }
 
     /// A Service's endpoints from all its EndpointSlices (Kubernetes' for a selector,
@@ -273,6 +322,35 @@ impl KubeRouting {
         endpoints.sort();
         endpoints.dedup();
         Ok(endpoints)
+    }
+
+    /// The pods carrying every label of `selector` in `namespace`, as addresses for a
+    /// Ferry-written slice (a blue-green entry in another namespace than its sides): each
+    /// pod with an IP, its ports by Service port name (a number as it is, a name through
+    /// the pod's declared container ports), ready while its `Ready` condition is true and
+    /// it is not being deleted. Sorted by address.
+    pub async fn pod_addresses(
+        &self,
+        namespace: &str,
+        selector: &std::collections::BTreeMap<String, String>,
+        ports: &[PortSpec],
+    ) -> Result<Vec<AddressEndpoint>, KubeRoutingError> {
+        let selector_text = selector
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let pods = Api::<Pod>::namespaced(self.client.clone(), namespace)
+            .list(&ListParams::default().labels(&selector_text))
+            .await
+            .map_err(|e| KubeRoutingError::api(format!("list pods in {namespace}"), e))?;
+        let mut addresses: Vec<AddressEndpoint> = pods
+            .items
+            .iter()
+            .filter_map(|pod| pod_address(pod, ports))
+            .collect();
+        addresses.sort_by_key(|a| a.ip);
+        Ok(addresses)
     }
 
     async fn observed(
@@ -331,6 +409,54 @@ pub fn to_addresses(endpoints: &[ObservedEndpoint]) -> Vec<AddressEndpoint> {
         entry.ready &= endpoint.ready;
     }
     by_address.into_values().collect()
+}
+
+/// One pod as an address: `None` without an IP or without any of `ports`.
+fn pod_address(pod: &Pod, ports: &[PortSpec]) -> Option<AddressEndpoint> {
+    let status = pod.status.as_ref()?;
+    let ip = status.pod_ip.as_deref()?.parse().ok()?;
+    let declared: Vec<(String, u16)> = pod
+        .spec
+        .iter()
+        .flat_map(|spec| spec.containers.iter())
+        .flat_map(|container| container.ports.iter().flatten())
+        .filter_map(|port| {
+            Some((
+                port.name.clone().unwrap_or_default(),
+                u16::try_from(port.container_port).ok()?,
+            ))
+        })
+        .collect();
+    let resolved: std::collections::BTreeMap<String, u16> = ports
+        .iter()
+        .filter_map(|port| {
+            let number = match &port.target {
+                TargetPort::Number(number) => *number,
+                TargetPort::Name(name) => declared.iter().find(|(declared, _)| declared == name)?.1,
+            };
+            Some((port.name.clone(), number))
+        })
+        .collect();
+    if resolved.is_empty() {
+        return None;
+    }
+    let ready = pod.metadata.deletion_timestamp.is_none()
+        && status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+    Some(AddressEndpoint {
+        ip,
+        ports: resolved,
+        ready,
+        pod: Some(PodRef {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+        }),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        zone: None,
+    })
 }
 
 fn slice_endpoints(slice: &EndpointSlice) -> Vec<ObservedEndpoint> {

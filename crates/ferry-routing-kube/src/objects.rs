@@ -32,6 +32,8 @@ pub const FIELD_MANAGER: &str = "ferry-routing";
 pub const MANAGED_LABEL: &str = "ferry.dev/routing";
 /// The Ferry namespace id, on every object.
 pub const NAMESPACE_LABEL: &str = "ferry.dev/namespace";
+/// Annotation naming the Ferry resource a Service carries (`namespaces/dev/services/web`).
+pub const RESOURCE_ANNOTATION: &str = "ferry.dev/resource";
 /// Kubernetes' label naming the Service an EndpointSlice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// Kubernetes' label naming the controller that writes an EndpointSlice.
@@ -68,6 +70,8 @@ pub struct ServiceSpec {
     pub backends: Backends,
     /// Extra labels for the objects (Ferry's own labels win on conflict).
     pub labels: BTreeMap<String, String>,
+    /// Annotations of the Service (e.g. which Ferry resource it carries).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// One port of a Service.
@@ -328,6 +332,7 @@ pub fn service(spec: &ServiceSpec) -> Service {
             name: Some(spec.name.clone()),
             namespace: Some(spec.runtime_namespace.clone()),
             labels: Some(object_labels(spec)),
+            annotations: Some(spec.annotations.clone()).filter(|a| !a.is_empty()),
             ..ObjectMeta::default()
         },
         spec: Some(KubeServiceSpec {
@@ -501,6 +506,7 @@ mod tests {
             affinity: Affinity::None,
             backends,
             labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
         }
     }
 

@@ -97,6 +97,7 @@ fn web_service(namespace: &str, name: &str, backends: Backends) -> ServiceSpec {
         affinity: Affinity::None,
         backends,
         labels: BTreeMap::new(),
+        annotations: BTreeMap::new(),
     }
 }
 
@@ -328,6 +329,25 @@ async fn a_blue_green_switch_moves_the_entry_in_one_object_update() {
     }
     let blue_ready = ready_endpoints(&routing, &blue, "shop", 2).await;
     let green_ready = ready_endpoints(&routing, &green, "shop", 3).await;
+    // The same pods read directly (no side Service needed), named ports resolved through
+    // the pods' declared container ports.
+    let entry_ports = web_service(&entry_ns, "shop", Backends::Deployment("shop".into())).ports;
+    let direct = routing
+        .pod_addresses(
+            &green,
+            &objects::deployment_selector(&green, "shop"),
+            &entry_ports,
+        )
+        .await
+        .expect("pod addresses");
+    assert_eq!(direct.len(), 3);
+    assert!(direct.iter().all(|a| a.ready && a.ports["http"] == 8080));
+    let mut via_slices = to_addresses(&green_ready);
+    via_slices.sort_by_key(|a| a.ip);
+    assert_eq!(
+        direct.iter().map(|a| a.ip).collect::<Vec<_>>(),
+        via_slices.iter().map(|a| a.ip).collect::<Vec<_>>()
+    );
 
     let entry = |side: &[ObservedEndpoint]| {
         web_service(&entry_ns, "shop", Backends::Addresses(to_addresses(side)))
@@ -367,7 +387,11 @@ async fn a_blue_green_switch_moves_the_entry_in_one_object_update() {
     assert_eq!(pods_in(&observed.endpoints, &green), 0);
 
     let managed = routing.list_managed().await.expect("list");
-    assert!(managed.contains(&(entry_ns.clone(), "shop".to_string())));
+    assert!(
+        managed
+            .iter()
+            .any(|m| m.namespace == entry_ns && m.name == "shop")
+    );
     for ns in [&blue, &green, &entry_ns] {
         runtime
             .delete_namespace(ns)

@@ -65,6 +65,10 @@ fn deployment_service_matches_golden() {
         },
         backends: Backends::Deployment("web".into()),
         labels: BTreeMap::from([("team".to_string(), "storefront".to_string())]),
+        annotations: BTreeMap::from([(
+            "ferry.dev/resource".to_string(),
+            "namespaces/shop/services/web".to_string(),
+        )]),
     };
     objects::validate(&spec).expect("valid");
     check_golden(
@@ -101,6 +105,7 @@ fn external_entry_matches_golden() {
             address("192.0.2.10", false),
         ]),
         labels: BTreeMap::new(),
+        annotations: BTreeMap::new(),
     };
     objects::validate(&spec).expect("valid");
     let slices = objects::endpoint_slices(&spec, Some("6f1e0a4c-2b7d-4c1e-9a53-0d1f8e2b7c90"));

@@ -82,13 +82,55 @@ impl RoutingOptions {
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes, with the local data plane.
+/// Runs the service on `listener` until `shutdown` completes, with the data plane the
+/// environment names ([`RoutingOptions::from_env`]).
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    run_with(config, RoutingOptions::local(), listener, shutdown).await
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let options = RoutingOptions::from_env(&env).await?;
+    run_with(config, options, listener, shutdown).await
+}
+
+impl RoutingOptions {
+    /// The data plane `FERRY_ROUTING_DATA_PLANE` names: `local` (the default: Ferry's
+    /// proxy on this machine, for the local Docker runtime) or `kubernetes` (Services and
+    /// EndpointSlices in the cluster of `FERRY_KUBECONFIG`, or the one it runs in with
+    /// `FERRY_KUBE_IN_CLUSTER=1`). One data plane per routing deployment: a platform whose
+    /// namespaces run on both kinds of runtime needs one routing deployment per kind.
+    pub async fn from_env(env: &std::collections::HashMap<String, String>) -> anyhow::Result<Self> {
+        let kind = env
+            .get("FERRY_ROUTING_DATA_PLANE")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .unwrap_or("local");
+        match kind {
+            "local" => Ok(Self::local()),
+            "kubernetes" => {
+                let routing = if let Some(path) =
+                    env.get("FERRY_KUBECONFIG").filter(|v| !v.trim().is_empty())
+                {
+                    ferry_routing_kube::KubeRouting::from_kubeconfig(path).await?
+                } else if env.get("FERRY_KUBE_IN_CLUSTER").is_some_and(|v| v == "1") {
+                    ferry_routing_kube::KubeRouting::in_cluster()?
+                } else {
+                    anyhow::bail!(
+                        "FERRY_ROUTING_DATA_PLANE=kubernetes needs FERRY_KUBECONFIG (a kubeconfig \
+                         file) or FERRY_KUBE_IN_CLUSTER=1"
+                    );
+                };
+                Ok(RoutingOptions {
+                    data_plane: Arc::new(dataplane::kube::KubeDataPlane::new(routing)),
+                    tuning: ProgramTuning::default(),
+                })
+            }
+            other => anyhow::bail!(
+                "FERRY_ROUTING_DATA_PLANE={other:?}: expected \"local\" or \"kubernetes\""
+            ),
+        }
+    }
 }
 
 /// Runs the service on `listener` until `shutdown` completes, programming

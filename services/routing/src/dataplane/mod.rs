@@ -9,13 +9,14 @@
 //!
 //! - [`local::LocalDataPlane`] (this crate): Ferry's own L4 proxy (`ferry-proxy`) on
 //!   loopback, for the local Docker runtime;
-//! - the Kubernetes data plane (`ferry-routing-kube`): Services/EndpointSlices in the
-//!   cluster, using [`Program::target`] rather than the resolved backends.
+//! - [`kube::KubeDataPlane`]: Services and EndpointSlices in a Kubernetes cluster
+//!   (`ferry-routing-kube`), using [`Program::target`] rather than the resolved backends.
 //!
 //! Every routing replica applies every program (each binds the same addresses with
 //! `SO_REUSEPORT`); only the leader reports health into etcd. `apply` is idempotent and
 //! replaces the previous program of the same id atomically.
 
+pub mod kube;
 pub mod local;
 
 use std::net::{Ipv4Addr, SocketAddr};
