@@ -627,10 +627,14 @@ impl Inner {
             for twin in same_name.iter().skip(1) {
                 let Some(id) = twin.id.clone() else { continue };
                 let removed = e
-                    .call(format!("remove duplicate network {id}"), CALL_TIMEOUT, |d| {
-                        let id = id.clone();
-                        async move { d.remove_network(&id).await }
-                    })
+                    .call(
+                        format!("remove duplicate network {id}"),
+                        CALL_TIMEOUT,
+                        |d| {
+                            let id = id.clone();
+                            async move { d.remove_network(&id).await }
+                        },
+                    )
                     .await;
                 if let Err(error) = removed {
                     tracing::warn!(%error, network = runtime_namespace, "a duplicate network stays");
