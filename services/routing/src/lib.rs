@@ -14,8 +14,8 @@
 //! Every replica programs its own data plane; the status controllers are leader-elected
 //! (`routing-services`, `routing-external-entries`, `routing-blue-green`), so only the leader writes status.
 //!
-//! Not served yet (UNIMPLEMENTED, reason `NOT_IMPLEMENTED`): `UpdateBlueGreenEntry`,
-//! `ListDeployableNamespaces`; Service targets other than deployments.
+//! Not served yet (UNIMPLEMENTED, reason `NOT_IMPLEMENTED`): Service targets other than
+//! deployments.
 
 pub mod bluegreen;
 pub mod dataplane;

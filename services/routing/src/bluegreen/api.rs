@@ -11,6 +11,7 @@ use ferry_kit::idempotency::Idempotency;
 use ferry_ops::Operations;
 use ferry_ops::operation::{self as op, operation_key};
 use ferry_proto::ferry::common::v1::{ErrorReason, Operation, StageState};
+use ferry_proto::ferry::deploy::v1::{Deployment, ListInstancesResponse};
 use ferry_proto::ferry::routing::v1::blue_green_entry::State;
 use ferry_proto::ferry::routing::v1::blue_green_service_server::{
     BlueGreenService, BlueGreenServiceServer,
@@ -33,7 +34,7 @@ use super::read_side;
 use crate::error::RoutingError;
 use crate::layout;
 use crate::service::api::{ServiceApi, allocated};
-use crate::service::model::cluster_address_candidates;
+use crate::service::model::{DEPLOYMENT_NAME, cluster_address_candidates};
 
 /// The stages of a switch or rollback Operation, in order.
 pub const SWITCH_STAGES: &[(&str, &str)] = &[
@@ -159,6 +160,11 @@ impl BlueGreenApi {
         if !side.healthy {
             return Err(target_unhealthy(&side, &entry).into());
         }
+        let sides = [
+            model::side_deployment(&entry, Side::Blue),
+            model::side_deployment(&entry, Side::Green),
+        ];
+        self.check_not_in_use(&sides, &name).await?;
         if self
             .store
             .get(&layout::blue_green_key(&name))
@@ -431,6 +437,229 @@ impl BlueGreenApi {
             .map_err(RoutingError::from)
     }
 
+    /// Every blue-green entry (at `revision` when given) and the revision read at.
+    async fn all_entries(
+        &self,
+        revision: Option<i64>,
+    ) -> Result<(Vec<BlueGreenEntry>, i64), RoutingError> {
+        let page = self
+            .store
+            .list(
+                &layout::blue_green_prefix(),
+                ListOptions {
+                    revision,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut entries = Vec::with_capacity(page.items.len());
+        for kv in &page.items {
+            entries.push(typed::decode_msg::<BlueGreenEntry>(&kv.key, &kv.value)?);
+        }
+        Ok((entries, page.revision))
+    }
+
+    /// FAILED_PRECONDITION (IN_USE) when one of `sides` (deployment names) is already a
+    /// side of an entry other than `name`.
+    async fn check_not_in_use(&self, sides: &[String], name: &str) -> Result<(), RoutingError> {
+        let (entries, _) = self.all_entries(None).await?;
+        if let Some((deployment, holder)) = model::in_use_by(sides, name, &entries) {
+            return Err(model::in_use(&deployment, holder).into());
+        }
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        request: UpdateBlueGreenEntryRequest,
+    ) -> Result<BlueGreenEntry, RoutingError> {
+        aip::validate_request_id(&request.request_id)?;
+        let input = request.blue_green_entry.clone().unwrap_or_default();
+        ENTRY_NAME.parse("blue_green_entry.name", &input.name)?;
+        aip::parse_etag("blue_green_entry.etag", &input.etag)?;
+        let paths = model::update_paths(request.update_mask.as_ref())?;
+        if request.validate_only {
+            return self.apply_update(&input, &paths, false).await;
+        }
+        // The whole read-check-write runs under the request id: a retry gets the kept
+        // answer even though the entry (and its etag) changed since.
+        self.idempotency
+            .run(
+                "ferry.routing.v1.BlueGreenService/UpdateBlueGreenEntry",
+                &request.request_id,
+                &request,
+                || async {
+                    self.apply_update(&input, &paths, true)
+                        .await
+                        .map_err(ApiError::from)
+                },
+            )
+            .await
+            .map_err(RoutingError::from)
+    }
+
+    /// Checks an update of `input`'s entry over `paths` and, when `write`, stores it
+    /// with its node-port claims and releases in one transaction.
+    async fn apply_update(
+        &self,
+        input: &BlueGreenEntry,
+        paths: &[String],
+        write: bool,
+    ) -> Result<BlueGreenEntry, RoutingError> {
+        let (current, revision) = self.read_record(&input.name).await?;
+        aip::check_etag("blue_green_entry.etag", &input.etag, revision, &input.name)?;
+        if model::running_switch(&current).is_some() {
+            return Err(switch_in_progress(&current).into());
+        }
+        let mut updated = model::apply_update(&current, input, paths)?;
+        model::validate(&updated, "blue_green_entry")?;
+        let moved: Vec<String> = [Side::Blue, Side::Green]
+            .into_iter()
+            .filter(|side| {
+                model::side_namespace(&updated, *side) != model::side_namespace(&current, *side)
+            })
+            .map(|side| model::side_deployment(&updated, side))
+            .collect();
+        if !moved.is_empty() {
+            self.check_not_in_use(&moved, &current.name).await?;
+        }
+        let pseudo = model::as_service(&updated);
+        let claims = self
+            .allocations
+            .plan_claims(&pseudo, &current.allocated_node_ports, "blue_green_entry")
+            .await?;
+        updated.allocated_node_ports = allocated(&pseudo, &claims);
+        if updated == current {
+            return self.with_status(current, revision).await;
+        }
+        updated.update_time = Some(op::now());
+        if !write {
+            return self.with_status(updated, revision).await;
+        }
+        let name = current.name.clone();
+        let key = layout::blue_green_key(&name);
+        let mut txn = ferry_store::Txn::new()
+            .when(Precondition::ModRevision(key.clone(), revision))
+            .put(key, updated.encode_to_vec());
+        for port in &claims.new_node_ports {
+            txn = txn
+                .when(Precondition::Absent(layout::node_port_key(*port)))
+                .put(layout::node_port_key(*port), name.as_bytes().to_vec());
+        }
+        for port in &claims.released {
+            txn = txn.delete(layout::node_port_key(*port));
+        }
+        match self.store.txn(txn).await {
+            Ok(new_revision) => self.with_status(updated, new_revision).await,
+            Err(
+                StoreError::Conflict { key: conflict }
+                | StoreError::AlreadyExists { key: conflict },
+            ) if layout::node_port_of(&conflict).is_some() => {
+                let holder = self.allocations.holder(&conflict).await?;
+                let port = layout::node_port_of(&conflict).unwrap_or_default();
+                Err(
+                    crate::service::api::node_port_taken(port, &holder, "blue_green_entry.ports")
+                        .into(),
+                )
+            }
+            Err(StoreError::Conflict { .. }) if !input.etag.is_empty() => {
+                Err(ApiError::etag_mismatch(&name).into())
+            }
+            Err(StoreError::Conflict { .. }) => {
+                Err(ApiError::concurrent_modification(&name).into())
+            }
+            Err(StoreError::NotFound { .. }) => Err(RoutingError::NotFound(name)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn list_deployable(
+        &self,
+        request: ListDeployableNamespacesRequest,
+    ) -> Result<ListDeployableNamespacesResponse, RoutingError> {
+        ENTRY_NAME.parse("name", &request.name)?;
+        let limit = aip::page_size(request.page_size)?;
+        let filter =
+            crate::filter::Filter::parse(&request.filter, model::DEPLOYABLE_FILTER_FIELDS)?;
+        let fingerprint = aip::request_fingerprint(&[&request.name, &request.filter]);
+        let token = aip::decode_page_token(&request.page_token, &fingerprint)?;
+        let (entry, _) = self.read_record(&request.name).await?;
+        let id = model::deployment_id(&entry);
+        // One snapshot for the deployments and the entries (the first page's).
+        let (entries, revision) = self.all_entries(token.as_ref().map(|t| t.revision)).await?;
+        let taken: Vec<String> = entries
+            .iter()
+            .filter(|other| other.name != entry.name)
+            .flat_map(|other| {
+                [Side::Blue, Side::Green].map(|side| model::side_deployment(other, side))
+            })
+            .collect();
+        let deployments = self
+            .store
+            .list(
+                &layout::deployments_prefix(),
+                ListOptions {
+                    revision: Some(revision),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut found = Vec::new();
+        for kv in &deployments.items {
+            let Some(deployment_name) = layout::deployment_name(&kv.key) else {
+                continue;
+            };
+            let Ok(ids) = DEPLOYMENT_NAME.parse("deployment", deployment_name) else {
+                continue;
+            };
+            if ids[1] != id {
+                continue;
+            }
+            let deployment: Deployment = typed::decode_msg(&kv.key, &kv.value)?;
+            let instances = typed::get_msg::<ListInstancesResponse>(
+                self.store.as_ref(),
+                &layout::instances_key(deployment_name),
+            )
+            .await?
+            .map(|(record, _)| record.instances)
+            .unwrap_or_default();
+            found.push(model::deployable(
+                &entry,
+                &format!("namespaces/{}", ids[0]),
+                &deployment,
+                &instances,
+                taken.iter().any(|t| t == deployment_name),
+            ));
+        }
+        model::order_deployable(&mut found);
+        let matching: Vec<_> = found
+            .into_iter()
+            .filter(|d| filter.matches(|field| model::deployable_field(d, field)))
+            .collect();
+        let total_size = matching.len() as i32;
+        let mut page: Vec<_> = matching
+            .into_iter()
+            .filter(|d| {
+                token
+                    .as_ref()
+                    .is_none_or(|t| model::deployable_order_key(d) > t.last)
+            })
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next_page_token = match (more, page.last()) {
+            (true, Some(last)) => {
+                aip::encode_page_token(&model::deployable_order_key(last), revision, &fingerprint)
+            }
+            _ => String::new(),
+        };
+        Ok(ListDeployableNamespacesResponse {
+            deployable_namespaces: page,
+            next_page_token,
+            total_size,
+        })
+    }
+
     async fn list(
         &self,
         request: ListBlueGreenEntriesRequest,
@@ -556,11 +785,10 @@ impl BlueGreenService for BlueGreenApi {
 
     async fn update_blue_green_entry(
         &self,
-        _request: Request<UpdateBlueGreenEntryRequest>,
+        request: Request<UpdateBlueGreenEntryRequest>,
     ) -> Result<Response<BlueGreenEntry>, Status> {
-        Err(status(
-            ApiError::not_implemented("ferry.routing.v1.BlueGreenService/UpdateBlueGreenEntry")
-                .into(),
+        Ok(Response::new(
+            self.update(request.into_inner()).await.map_err(status)?,
         ))
     }
 
@@ -617,11 +845,12 @@ impl BlueGreenService for BlueGreenApi {
 
     async fn list_deployable_namespaces(
         &self,
-        _request: Request<ListDeployableNamespacesRequest>,
+        request: Request<ListDeployableNamespacesRequest>,
     ) -> Result<Response<ListDeployableNamespacesResponse>, Status> {
-        Err(status(
-            ApiError::not_implemented("ferry.routing.v1.BlueGreenService/ListDeployableNamespaces")
-                .into(),
+        Ok(Response::new(
+            self.list_deployable(request.into_inner())
+                .await
+                .map_err(status)?,
         ))
     }
 }

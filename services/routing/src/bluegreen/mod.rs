@@ -2,8 +2,10 @@
 //! of an application deployed in a blue and a green namespace, switching all traffic
 //! from one side to the other in one step.
 //!
-//! - [`model`]: pure validation, sides, side health, the program;
-//! - [`api`]: the gRPC adapter (create, get, list, delete, switch, rollback);
+//! - [`model`]: pure validation, sides, side health, the program, update masks, and
+//!   the order and filter fields of deployable namespaces;
+//! - [`api`]: the gRPC adapter (create, get, list, update, delete, switch, rollback,
+//!   list deployable namespaces);
 //! - [`controller`]: the leader-elected controller that drives switches from etcd
 //!   (VERIFY_TARGET, SWITCH, DRAIN_OLD) and writes the sides' status.
 //!
@@ -13,6 +15,11 @@
 //! checks the target side again, then sets the active side (one write: every replica's
 //! programming loop swaps its backend set atomically, and connections to the old side
 //! drain for `drain_timeout`), then ends the switch once the drain time has passed.
+//!
+//! A deployment is a side of at most one entry: create and an update that moves the
+//! inactive side check the other entries (FAILED_PRECONDITION, IN_USE) before writing.
+//! The check reads the entries, it is not a claim inside the write's transaction: two
+//! concurrent writes naming the same deployment can both pass it.
 
 pub mod api;
 pub mod controller;
