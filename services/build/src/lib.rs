@@ -1,29 +1,41 @@
 //! Ferry's build service: from a git commit to a versioned image.
 //!
-//! This release serves the API surface through the service kit (health, reflection,
-//! registration in etcd, the Operations API) and answers UNIMPLEMENTED, with an
-//! `ErrorInfo` of reason `NOT_IMPLEMENTED`, for the methods later releases implement.
+//! This release serves applications ([`application`]), builds with their logs
+//! ([`build`]: fetch with git, build and test scripts in a builder container on a
+//! Docker engine, Dockerfile images built by the engine and pushed to a registry, or
+//! artifact images assembled and pushed by Ferry itself with `ferry-image`),
+//! image versions ([`image`]), push webhooks ([`webhook`]), the development flow
+//! ([`autodeploy`]), promotions from QA to production ([`promotion`]) and the Operations
+//! API.
+//!
+//! Settings besides the kit's are read from `FERRY_BUILD_*` (see [`config`]).
+
+pub mod application;
+pub mod autodeploy;
+pub mod build;
+pub mod config;
+pub mod error;
+pub mod image;
+pub mod promotion;
+pub mod webhook;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use ferry_kit::config::ServiceConfig;
-use ferry_kit::server::ServiceSpec;
-use ferry_proto::ferry::build::v1::application_service_server::{
-    ApplicationService, ApplicationServiceServer,
-};
-use ferry_proto::ferry::build::v1::build_service_server::{BuildService, BuildServiceServer};
-use ferry_proto::ferry::build::v1::image_service_server::{ImageService, ImageServiceServer};
-use ferry_proto::ferry::build::v1::promotion_service_server::{
-    PromotionService, PromotionServiceServer,
-};
-use ferry_proto::ferry::build::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
+use ferry_kit::idempotency::{self, Idempotency};
+use ferry_kit::server::{Host, ServiceSpec};
+use ferry_ops::Controller;
 use tokio::net::TcpListener;
+
+use crate::config::BuildSettings;
+use crate::error::DOMAIN;
 
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: "build",
-        domain: "build.ferry.dev",
+        domain: DOMAIN,
         grpc_services: vec![
             "ferry.common.v1.OperationsService",
             "ferry.build.v1.ApplicationService",
@@ -35,39 +47,94 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Runs the service on `listener` until `shutdown` completes.
+/// Runs the service on `listener` until `shutdown` completes, with the settings of the
+/// environment (see [`config::BuildSettings::from_env`]).
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    ferry_ops::serve(spec(), config, listener, shutdown, |_host, routes| {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let settings = BuildSettings::from_env(&env)?;
+    run_with(config, settings, listener, shutdown).await
+}
+
+/// Runs the service on `listener` until `shutdown` completes, with `settings`.
+pub async fn run_with(
+    config: ServiceConfig,
+    settings: BuildSettings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    ferry_ops::serve(spec(), config, listener, shutdown, move |host, routes| {
+        start_controllers(host, &settings);
+        let idempotency = Idempotency::new(host.store.clone(), idempotency::DEFAULT_WINDOW);
         routes
-            .add_service(ApplicationServiceServer::new(NotYetServed))
-            .add_service(BuildServiceServer::new(NotYetServed))
-            .add_service(ImageServiceServer::new(NotYetServed))
-            .add_service(PromotionServiceServer::new(NotYetServed))
-            .add_service(WebhookServiceServer::new(NotYetServed));
+            .add_service(
+                application::api::ApplicationApi::new(host.store.clone(), idempotency.clone())
+                    .with_builder_engine(settings.docker_host.clone())
+                    .into_server(),
+            )
+            .add_service(
+                build::api::BuildApi::new(host.store.clone(), idempotency.clone()).into_server(),
+            )
+            .add_service(
+                image::api::ImageApi::new(host.store.clone(), idempotency.clone())
+                    .with_registry(image::registry::BuiltinRegistry {
+                        address: settings.registry.clone(),
+                        credentials: settings.registry_credentials.clone(),
+                    })
+                    .into_server(),
+            )
+            .add_service(
+                promotion::api::PromotionApi::new(host.store.clone(), idempotency.clone())
+                    .into_server(),
+            )
+            .add_service(webhook::WebhookApi::new(host.store.clone()).into_server());
         Ok(())
     })
     .await
 }
 
-/// Answers UNIMPLEMENTED for every method: the generated default of each trait method.
-#[derive(Clone, Copy, Debug, Default)]
-struct NotYetServed;
-
-#[tonic::async_trait]
-impl ApplicationService for NotYetServed {}
-
-#[tonic::async_trait]
-impl BuildService for NotYetServed {}
-
-#[tonic::async_trait]
-impl ImageService for NotYetServed {}
-
-#[tonic::async_trait]
-impl PromotionService for NotYetServed {}
-
-#[tonic::async_trait]
-impl WebhookService for NotYetServed {}
+/// Starts the leader-elected controllers of this service as background tasks.
+fn start_controllers(host: &Host, settings: &Arc<BuildSettings>) {
+    let runner = build::controller::BuildRunner::new(settings.clone())
+        .with_after(Arc::new(autodeploy::AutoDeploy));
+    host.spawn(
+        Controller::new(
+            Arc::new(runner),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(application::controller::SourceChecker),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(application::polling::Poller),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+    host.spawn(
+        Controller::new(
+            Arc::new(promotion::controller::PromotionRunner),
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+        )
+        .run(host.stopping.clone()),
+    );
+}

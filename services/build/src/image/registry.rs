@@ -1,0 +1,79 @@
+//! The built-in registry's side of image deletion: a manifest is deleted (OCI
+//! distribution API, `DELETE /v2/<repository>/manifests/<digest>`) once no image record
+//! refers to its digest any more. The distribution API cannot remove one tag alone, so a
+//! digest two versions share stays until both are deleted.
+
+use std::time::Duration;
+
+use crate::config::RegistryCredentials;
+
+/// Where the built-in registry is.
+#[derive(Clone, Debug, Default)]
+pub struct BuiltinRegistry {
+    /// `host:port`; empty when none is configured.
+    pub address: String,
+    /// Its credentials.
+    pub credentials: Option<RegistryCredentials>,
+}
+
+impl BuiltinRegistry {
+    /// The repository path of `image_uri` when it lives in this registry.
+    pub fn repository_of<'a>(&self, image_uri: &'a str) -> Option<&'a str> {
+        if self.address.is_empty() {
+            return None;
+        }
+        let rest = image_uri.strip_prefix(&self.address)?.strip_prefix('/')?;
+        let name = rest.split('@').next()?;
+        Some(
+            name.rsplit_once(':')
+                .map_or(name, |(repository, _)| repository),
+        )
+    }
+
+    /// Deletes the manifest `digest` of `repository`; a failure is returned as text.
+    pub async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<(), String> {
+        let loopback = self.address.starts_with("127.")
+            || self.address.starts_with("localhost")
+            || self.address.starts_with("[::1]");
+        let scheme = if loopback { "http" } else { "https" };
+        let url = format!(
+            "{scheme}://{}/v2/{repository}/manifests/{digest}",
+            self.address
+        );
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut request = client.delete(&url);
+        if let Some(credentials) = &self.credentials {
+            request = request.basic_auth(&credentials.username, Some(&credentials.password));
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        match response.status().as_u16() {
+            200..=299 | 404 => Ok(()),
+            status => Err(format!("{url}: HTTP {status}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_images_of_the_builtin_registry_are_its() {
+        let registry = BuiltinRegistry {
+            address: "127.0.0.1:5000".into(),
+            credentials: None,
+        };
+        assert_eq!(
+            registry.repository_of("127.0.0.1:5000/applications/web:3-abc@sha256:aa"),
+            Some("applications/web")
+        );
+        assert_eq!(registry.repository_of("ghcr.io/org/web:1@sha256:aa"), None);
+        assert_eq!(
+            BuiltinRegistry::default().repository_of("127.0.0.1:5000/a:1"),
+            None
+        );
+    }
+}
