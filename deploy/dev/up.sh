@@ -3,7 +3,8 @@
 # builds, starts etcd, then every service and the gateway. Ctrl-C stops everything.
 #
 # Ports (override with FERRY_BASE_PORT): gateway 7000, build 7001, deploy 7002,
-# catalog 7003, storage 7004, routing 7005; etcd 2379/2380 (FERRY_ETCD_PORT).
+# catalog 7003, storage 7004, routing 7005; etcd 2379/2380 (FERRY_ETCD_PORT); the OCI
+# registry of built images 5000 (FERRY_REGISTRY_PORT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -36,6 +37,7 @@ stop_all() {
   done
   # The local Docker engine goes with its containers: the platform's instances.
   stop_dockerd "$state/docker" || true
+  if [ -n "${REGISTRY_PID:-}" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; fi
   if [ -n "${ETCD_PID:-}" ]; then
     kill "$ETCD_PID" 2>/dev/null || true
     wait "$ETCD_PID" 2>/dev/null || true
@@ -60,6 +62,29 @@ export FERRY_SECRETS_KEY
 start_dockerd "$state/docker" 3
 export FERRY_DOCKER_ENGINES="local=$DOCKER_SOCKET@local/local-1"
 echo "up: docker engine at $DOCKER_SOCKET (the deploy service's runtime \"docker\")"
+
+# The build service: builder containers on the same engine, images pushed to a private
+# registry on loopback, a busybox builder image (Debian's busybox-static; no image can be
+# pulled here) that is also in the registry as a base image, `ferry/busybox:latest`.
+start_registry "$state/registry" "${FERRY_REGISTRY_PORT:-5000}"
+export FERRY_BUILD_DOCKER_HOST=$DOCKER_SOCKET
+export FERRY_BUILD_REGISTRY=$REGISTRY_ADDR
+export FERRY_BUILD_WORK_DIR=$state/build
+export FERRY_BUILD_BUILDER_IMAGE=${FERRY_BUILD_BUILDER_IMAGE:-ferry-builder:busybox}
+if ! docker -H "$DOCKER_SOCKET" image inspect ferry-builder:busybox >/dev/null 2>&1; then
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  tar -C "$rootfs" -c . | docker -H "$DOCKER_SOCKET" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - ferry-builder:busybox >/dev/null
+  rm -rf "$rootfs"
+fi
+docker -H "$DOCKER_SOCKET" tag ferry-builder:busybox "$REGISTRY_ADDR/ferry/busybox:latest"
+docker -H "$DOCKER_SOCKET" push -q "$REGISTRY_ADDR/ferry/busybox:latest" >/dev/null
+echo "up: registry at $REGISTRY_ADDR (base image $REGISTRY_ADDR/ferry/busybox:latest), builder image $FERRY_BUILD_BUILDER_IMAGE"
 
 # The gateway authenticates every call (FERRY_AUTH=disabled turns that off). Its first
 # start writes the bootstrap admin token, readable only by you, to this file.
