@@ -159,7 +159,7 @@ async fn errors_come_from_the_service_that_raised_them() {
     let build = ServiceProcess::start("build", &launch).await;
     let channel = gateway.admin_channel().await;
 
-    // An unimplemented build method: UNIMPLEMENTED from build, forwarded unchanged.
+    // A build that does not exist: NOT_FOUND from build, forwarded unchanged.
     let mut builds = BuildServiceClient::new(channel.clone());
     let forwarded = eventually(Duration::from_secs(10), || {
         let mut builds = builds.clone();
@@ -183,8 +183,8 @@ async fn errors_come_from_the_service_that_raised_them() {
         .unwrap_err();
     assert_error(
         &status,
-        Code::Unimplemented,
-        "NOT_IMPLEMENTED",
+        Code::NotFound,
+        "RESOURCE_NOT_FOUND",
         "build.ferry.dev",
     );
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use ferry_e2e::{Launch, SERVICES, ServiceProcess, assert_error, eventually, unique_prefix};
 use ferry_kit::registry;
-use ferry_proto::ferry::build::v1::GetBuildRequest;
-use ferry_proto::ferry::build::v1::build_service_client::BuildServiceClient;
 use ferry_proto::ferry::common::v1::ListOperationsRequest;
 use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
+use ferry_proto::ferry::storage::v1::GetVolumeRequest;
+use ferry_proto::ferry::storage::v1::volume_service_client::VolumeServiceClient;
 use ferry_store::keys::PrefixedStore;
 use ferry_store::testsuite::TestEtcd;
 use ferry_store::{EtcdStore, Store};
@@ -45,10 +45,10 @@ async fn every_service_starts_registers_and_serves_the_api_surface() {
 
     // A method of the API that this release does not serve yet: UNIMPLEMENTED with
     // ErrorInfo naming the method and the owning service's domain.
-    let build = processes.iter().find(|p| p.service == "build").unwrap();
-    let status = BuildServiceClient::new(build.channel().await)
-        .get_build(GetBuildRequest {
-            name: "applications/web/builds/1".into(),
+    let storage = processes.iter().find(|p| p.service == "storage").unwrap();
+    let status = VolumeServiceClient::new(storage.channel().await)
+        .get_volume(GetVolumeRequest {
+            name: "storageProviders/gluster/volumes/data".into(),
         })
         .await
         .unwrap_err();
@@ -56,7 +56,7 @@ async fn every_service_starts_registers_and_serves_the_api_surface() {
         &status,
         Code::Unimplemented,
         "NOT_IMPLEMENTED",
-        "build.ferry.dev",
+        "storage.ferry.dev",
     );
 
     // The Operations API is served by every service.
