@@ -5,6 +5,11 @@
 //! token (or no gateway) gives the login hint, an unreachable gateway exits 4; a token made
 //! with `tokens create` logs in a second context from stdin; the bootstrap token never
 //! appears in any output.
+//!
+//! A second test drives the routing and build areas through the real gateway, deploy,
+//! routing and build binaries: a Service in front of a deployment and an external entry
+//! created with flags and read back as proto JSON and tables, an application created and
+//! read back, and bad input refused before any call (exit 2) or by the service (exit 1).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -381,4 +386,370 @@ async fn the_cli_logs_in_manages_namespaces_and_deployments_and_explains_errors(
     }
     gateway.assert_no_error_logs();
     deploy.assert_no_error_logs();
+}
+
+/// Logs `config` in to `gateway` with its bootstrap token; panics on failure.
+fn login(config: &Path, gateway: &ServiceProcess) {
+    let token_file = gateway.bootstrap_token_file();
+    let login = ferry(
+        config,
+        &[],
+        &[
+            "login",
+            "--gateway",
+            &format!("http://{}", gateway.address),
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+}
+
+/// The JSON a successful run printed.
+#[track_caller]
+fn json_of(run: &Run) -> serde_json::Value {
+    assert_eq!(run.code, 0, "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap_or_else(|error| panic!("{error}: {run:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_manages_services_external_entries_and_applications() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("cli-rb");
+    let launch = Launch::new(&etcd, &prefix);
+    let gateway = ServiceProcess::start_gateway(&launch).await;
+    let deploy = ServiceProcess::start("deploy", &launch).await;
+    let routing = ServiceProcess::start("routing", &launch).await;
+    let build = ServiceProcess::start("build", &launch).await;
+    let token = gateway.bootstrap_token().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ferry/config.toml");
+    login(&config, &gateway);
+    let mut runs = Vec::new();
+
+    // A namespace with a deployment declaring an `http` port: the Service's target.
+    runs.push(ferry_until_ok(
+        &config,
+        &["namespaces", "create", "cli-rt"],
+        |_| true,
+    ));
+    let set = ferry(&config, &[], &["context", "set-namespace", "cli-rt"]);
+    assert_eq!(set.code, 0, "{set:?}");
+    runs.push(ferry_until_ok(
+        &config,
+        &["namespaces", "get", "cli-rt", "-o", "json"],
+        |run| run.stdout.contains("\"STATE_ACTIVE\""),
+    ));
+    let image = format!("registry.example.com/web@sha256:{}", "cd".repeat(32));
+    let created = ferry(
+        &config,
+        &[],
+        &[
+            "deployments",
+            "create",
+            "web",
+            "--image",
+            &image,
+            "--port",
+            "http:8080",
+            "--no-wait",
+        ],
+    );
+    assert_eq!(created.code, 0, "{created:?}");
+    runs.push(created);
+
+    // A Service in front of it, through the gateway to the routing service (which
+    // registers asynchronously: wait until a list gets through).
+    runs.push(ferry_until_ok(&config, &["services", "list"], |_| true));
+    let service = ferry(
+        &config,
+        &[],
+        &[
+            "services",
+            "create",
+            "web",
+            "--deployment",
+            "web",
+            "--port",
+            "http=80:http",
+            "--affinity",
+            "client-ip",
+        ],
+    );
+    assert_eq!(service.code, 0, "{service:?}");
+    assert!(service.stdout.contains("http=80:http"), "{service:?}");
+    let got = json_of(&ferry(
+        &config,
+        &[],
+        &["services", "get", "web", "--output", "json"],
+    ));
+    assert_eq!(got["name"], "namespaces/cli-rt/services/web");
+    assert_eq!(got["deployment"], "namespaces/cli-rt/deployments/web");
+    assert_eq!(got["ports"][0]["name"], "http");
+    assert_eq!(got["ports"][0]["port"], 80);
+    assert_eq!(got["ports"][0]["targetPortName"], "http");
+    assert_eq!(got["sessionAffinity"]["mode"], "MODE_CLIENT_IP");
+    let listed = ferry(&config, &[], &["services", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("web ") && line.contains("http=80:http")),
+        "{listed:?}"
+    );
+    let endpoints = ferry(
+        &config,
+        &[],
+        &["services", "endpoints", "web", "-o", "json"],
+    );
+    assert_eq!(
+        json_of(&endpoints),
+        serde_json::json!([]),
+        "no instances run here: {endpoints:?}"
+    );
+    // The service refuses a target that does not exist, and says what to do.
+    let missing = ferry(
+        &config,
+        &[],
+        &[
+            "services",
+            "create",
+            "other",
+            "--deployment",
+            "nope",
+            "--port",
+            "80",
+        ],
+    );
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(
+        missing.stderr.contains("FAILED_PRECONDITION") && missing.stderr.contains("nope"),
+        "{missing:?}"
+    );
+    // A usage error is caught before any call.
+    let bad_port = ferry(
+        &config,
+        &[],
+        &[
+            "services",
+            "create",
+            "other",
+            "--deployment",
+            "web",
+            "--port",
+            "http=0",
+        ],
+    );
+    assert_eq!(bad_port.code, 2, "{bad_port:?}");
+    assert!(
+        bad_port.stderr.contains("[name=]PORT[:TARGET]"),
+        "{bad_port:?}"
+    );
+    println!("{got:#}\n{listed:?}\n{missing:?}\n{bad_port:?}");
+    runs.extend([service, listed, endpoints, missing, bad_port]);
+
+    // An external entry (served by the routing service under ferry.catalog.v1).
+    let entry = ferry(
+        &config,
+        &[],
+        &[
+            "external-entries",
+            "create",
+            "db",
+            "--address",
+            "127.0.0.1:6432",
+            "--address",
+            "[::1]",
+            "--port",
+            "pg=5432",
+            "--health-check",
+            "tcp",
+        ],
+    );
+    assert_eq!(entry.code, 0, "{entry:?}");
+    let got = json_of(&ferry(
+        &config,
+        &[],
+        &["-o", "json", "external-entries", "get", "db"],
+    ));
+    assert_eq!(got["name"], "namespaces/cli-rt/externalEntries/db");
+    assert_eq!(got["ports"][0]["name"], "pg");
+    assert_eq!(got["ports"][0]["port"], 5432);
+    assert_eq!(got["addresses"][0]["host"], "127.0.0.1");
+    assert_eq!(got["addresses"][0]["ports"][0]["name"], "pg");
+    assert_eq!(got["addresses"][0]["ports"][0]["port"], 6432);
+    assert_eq!(got["addresses"][1]["host"], "::1");
+    assert!(got["healthCheck"]["tcp"].is_object(), "{got:#}");
+    let listed = ferry(&config, &[], &["external-entries", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|line| line.starts_with("db ") && line.contains("pg=5432")),
+        "{listed:?}"
+    );
+    let bad = ferry(
+        &config,
+        &[],
+        &[
+            "external-entries",
+            "create",
+            "db2",
+            "--address",
+            "10.0.0.1",
+            "--port",
+            "pg=99999",
+        ],
+    );
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("NAME=PORT"), "{bad:?}");
+    let deleted = ferry(&config, &[], &["external-entries", "delete", "db"]);
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    let gone = ferry(&config, &[], &["external-entries", "get", "db"]);
+    assert_eq!(gone.code, 1, "{gone:?}");
+    assert!(gone.stderr.contains("NOT_FOUND"), "{gone:?}");
+    println!("{got:#}\n{listed:?}\n{bad:?}");
+    runs.extend([entry, listed, bad, deleted, gone]);
+    // Blue-green: no entry yet; one over a side without running instances is refused
+    // by the routing service (exit 1), a switch of a missing entry is NOT_FOUND.
+    let blue_green = ferry(&config, &[], &["blue-green", "list", "-o", "json"]);
+    assert_eq!(
+        json_of(&blue_green),
+        serde_json::json!([]),
+        "{blue_green:?}"
+    );
+    let unhealthy = ferry(
+        &config,
+        &[],
+        &[
+            "blue-green",
+            "create",
+            "shop",
+            "--application",
+            "web",
+            "--blue",
+            "cli-rt",
+            "--green",
+            "cli-rt-green",
+            "--port",
+            "http=80:http",
+        ],
+    );
+    assert_eq!(unhealthy.code, 1, "{unhealthy:?}");
+    assert!(
+        unhealthy
+            .stderr
+            .starts_with("error: create blue-green entry blueGreenEntries/shop failed")
+            && unhealthy.stderr.contains("FAILED_PRECONDITION"),
+        "{unhealthy:?}"
+    );
+    let no_entry = ferry(
+        &config,
+        &[],
+        &["blue-green", "switch", "shop", "--to", "green"],
+    );
+    assert_eq!(no_entry.code, 1, "{no_entry:?}");
+    assert!(no_entry.stderr.contains("NOT_FOUND"), "{no_entry:?}");
+    println!("{unhealthy:?}\n{no_entry:?}");
+    runs.extend([blue_green, unhealthy, no_entry]);
+
+    // An application through the build service (no build runs).
+    runs.push(ferry_until_ok(&config, &["applications", "list"], |_| true));
+    // A real repository with a `main` branch: the build service checks the source after
+    // the create returns, and the CLI reads the result back.
+    let repository = dir.path().join("web.git");
+    for args in [
+        &["init", "--quiet", "--initial-branch", "main"][..],
+        &[
+            "-c",
+            "user.name=ferry",
+            "-c",
+            "user.email=ferry@example.com",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            "first",
+        ][..],
+    ] {
+        let status = Command::new("git")
+            .current_dir(
+                std::fs::create_dir_all(&repository)
+                    .map(|()| &repository)
+                    .unwrap(),
+            )
+            .args(args)
+            .status()
+            .expect("run git (installed by deploy/dev/setup.sh)");
+        assert!(status.success(), "git {args:?} failed");
+    }
+    let application = ferry(
+        &config,
+        &[],
+        &[
+            "applications",
+            "create",
+            "web",
+            "--git",
+            repository.to_str().unwrap(),
+            "--ref",
+            "main",
+            "--build-script",
+            "make",
+            "--test-script",
+            "make test",
+            "--dockerfile",
+            "Dockerfile",
+        ],
+    );
+    assert_eq!(application.code, 0, "{application:?}");
+    let active = ferry_until_ok(
+        &config,
+        &["applications", "get", "web", "--output", "json"],
+        |run| run.stdout.contains("\"STATE_ACTIVE\""),
+    );
+    let got = json_of(&active);
+    assert_eq!(got["name"], "applications/web");
+    assert_eq!(got["source"]["repositoryUrl"], repository.to_str().unwrap());
+    assert_eq!(got["source"]["ref"], "main");
+    assert_eq!(got["build"]["buildScript"], "make");
+    assert_eq!(got["build"]["test"]["script"], "make test");
+    assert_eq!(got["build"]["dockerfile"]["dockerfilePath"], "Dockerfile");
+    let listed = ferry(&config, &[], &["applications", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(
+        listed.stdout.lines().any(|line| line.starts_with("web ")),
+        "{listed:?}"
+    );
+    let builds = ferry(&config, &[], &["-o", "json", "builds", "list", "web"]);
+    assert_eq!(json_of(&builds), serde_json::json!([]), "{builds:?}");
+    // Neither a Dockerfile nor artifacts: refused before any call, saying what to give.
+    let no_mode = ferry(
+        &config,
+        &[],
+        &["applications", "create", "api", "--git", "/srv/git/api"],
+    );
+    assert_eq!(no_mode.code, 2, "{no_mode:?}");
+    assert!(no_mode.stderr.contains("--dockerfile PATH"), "{no_mode:?}");
+    let bad_build = ferry(&config, &[], &["builds", "get", "b-1"]);
+    assert_eq!(bad_build.code, 2, "{bad_build:?}");
+    assert!(
+        bad_build.stderr.contains("<application>/<id>"),
+        "{bad_build:?}"
+    );
+    println!("{got:#}\n{listed:?}\n{no_mode:?}");
+    runs.extend([application, active, listed, builds, no_mode, bad_build]);
+
+    for run in &runs {
+        assert!(
+            !run.stdout.contains(&token) && !run.stderr.contains(&token),
+            "the token leaked: {run:?}"
+        );
+    }
+    gateway.assert_no_error_logs();
+    deploy.assert_no_error_logs();
+    routing.assert_no_error_logs();
+    build.assert_no_error_logs();
 }

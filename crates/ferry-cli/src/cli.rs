@@ -79,6 +79,27 @@ pub enum Command {
     /// Secrets of a namespace (values are write-only).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Services: a stable address in front of a deployment's instances.
+    #[command(subcommand, alias = "svc")]
+    Services(ServicesCommand),
+    /// External entries: outside addresses reachable under a namespace's DNS name.
+    #[command(subcommand)]
+    ExternalEntries(ExternalEntriesCommand),
+    /// Blue-green entries: one address switched between two namespaces.
+    #[command(subcommand)]
+    BlueGreen(BlueGreenCommand),
+    /// Applications: a git source and how it is built into images.
+    #[command(subcommand, alias = "apps")]
+    Applications(ApplicationsCommand),
+    /// Builds of an application: start, follow, cancel, logs.
+    #[command(subcommand)]
+    Builds(BuildsCommand),
+    /// Image versions built for an application.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Promotions of an image from QA to production.
+    #[command(subcommand)]
+    Promotions(PromotionsCommand),
     /// API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -403,6 +424,367 @@ pub enum OperationsCommand {
     },
 }
 
+/// `--type` of a Service or blue-green entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServiceType {
+    /// Reachable inside the platform only (the default).
+    Cluster,
+    /// Also published on a port of every node (30000-32767).
+    NodePort,
+}
+
+/// `--affinity` of a Service or blue-green entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Affinity {
+    /// Connections are spread over the endpoints (the default).
+    None,
+    /// Connections from one client address go to the same endpoint.
+    ClientIp,
+}
+
+/// A side of a blue-green entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SideArg {
+    /// The blue namespace.
+    Blue,
+    /// The green namespace.
+    Green,
+}
+
+/// `ferry services …` (in the namespace).
+#[derive(Debug, Subcommand)]
+pub enum ServicesCommand {
+    /// List the namespace's Services.
+    List(ListArgs),
+    /// Show one Service.
+    Get {
+        /// The Service id (or its full name).
+        id: String,
+    },
+    /// Create a Service in front of a deployment.
+    Create(CreateServiceArgs),
+    /// Delete a Service.
+    Delete {
+        /// The Service id.
+        id: String,
+    },
+    /// List a Service's endpoints (the instances it routes to).
+    Endpoints {
+        /// The Service id.
+        id: String,
+    },
+}
+
+/// `ferry services create`.
+#[derive(Debug, Args, Default)]
+pub struct CreateServiceArgs {
+    /// The Service id.
+    pub id: String,
+    /// The deployment it routes to (an id in the namespace, or its full name).
+    #[arg(long)]
+    pub deployment: String,
+    /// A port `[name=]PORT[:TARGET]` (repeatable; names are required with several):
+    /// clients connect to PORT, forwarded to the instances' TARGET (a number or a
+    /// deployment port name; default PORT).
+    #[arg(long = "port", short = 'p', required = true)]
+    pub port: Vec<String>,
+    /// The node port of the (only) port, 30000-32767; implies `--type node-port`.
+    #[arg(long)]
+    pub node_port: Option<i32>,
+    /// How the Service is reachable (default: cluster).
+    #[arg(long = "type", value_enum)]
+    pub service_type: Option<ServiceType>,
+    /// Session affinity (default: none).
+    #[arg(long, value_enum)]
+    pub affinity: Option<Affinity>,
+}
+
+/// `ferry external-entries …` (in the namespace).
+#[derive(Debug, Subcommand)]
+pub enum ExternalEntriesCommand {
+    /// List the namespace's external entries.
+    List(ListArgs),
+    /// Show one external entry with the health of its addresses.
+    Get {
+        /// The entry id (or its full name).
+        id: String,
+    },
+    /// Create an external entry.
+    Create(CreateExternalEntryArgs),
+    /// Delete an external entry.
+    Delete {
+        /// The entry id.
+        id: String,
+    },
+}
+
+/// `ferry external-entries create`.
+#[derive(Debug, Args, Default)]
+pub struct CreateExternalEntryArgs {
+    /// The entry id.
+    pub id: String,
+    /// An outside address `HOST[:PORT]` (repeatable; IPv6 as `[::1]:PORT`): an IP address
+    /// or a DNS name. PORT is where the first `--port` leads on this address (default:
+    /// the same number).
+    #[arg(long = "address", required = true)]
+    pub address: Vec<String>,
+    /// A port `NAME=PORT` clients connect to on the entry's DNS name (repeatable).
+    #[arg(long = "port", short = 'p', required = true)]
+    pub port: Vec<String>,
+    /// Check every address: `tcp` (connect) or `http:/path` (GET answering 2xx/3xx), on
+    /// the first port.
+    #[arg(long)]
+    pub health_check: Option<String>,
+}
+
+/// `ferry blue-green …` (entries are not namespaced).
+#[derive(Debug, Subcommand)]
+pub enum BlueGreenCommand {
+    /// List blue-green entries.
+    List(ListArgs),
+    /// Show one entry with both sides and its switch history.
+    Get {
+        /// The entry id (or `blueGreenEntries/<id>`).
+        id: String,
+    },
+    /// Create an entry over an application's deployment in two namespaces.
+    Create(CreateBlueGreenArgs),
+    /// Switch traffic to the other side (or `--to` a side); follows the switch.
+    Switch {
+        /// The entry id.
+        id: String,
+        /// The side to switch to (default: the inactive one).
+        #[arg(long, value_enum)]
+        to: Option<SideArg>,
+    },
+    /// Switch back to the side that was active before the last switch.
+    Rollback {
+        /// The entry id.
+        id: String,
+    },
+    /// Delete an entry (a long-running operation).
+    Delete {
+        /// The entry id.
+        id: String,
+    },
+    /// List the namespaces the entry's application can be deployed to, with each side's
+    /// health.
+    Namespaces {
+        /// The entry id.
+        id: String,
+    },
+}
+
+/// `ferry blue-green create`.
+#[derive(Debug, Args, Default)]
+pub struct CreateBlueGreenArgs {
+    /// The entry id.
+    pub id: String,
+    /// The application (`<id>` or `applications/<id>`).
+    #[arg(long)]
+    pub application: String,
+    /// The blue side's namespace.
+    #[arg(long)]
+    pub blue: String,
+    /// The green side's namespace.
+    #[arg(long)]
+    pub green: String,
+    /// The deployment id in both namespaces (default: the application's id).
+    #[arg(long)]
+    pub deployment: Option<String>,
+    /// The side active at first (default: blue).
+    #[arg(long, value_enum)]
+    pub initial_side: Option<SideArg>,
+    /// A port `[name=]PORT[:TARGET]` (repeatable), as for `services create`.
+    #[arg(long = "port", short = 'p', required = true)]
+    pub port: Vec<String>,
+    /// How the entry is reachable (default: cluster).
+    #[arg(long = "type", value_enum)]
+    pub service_type: Option<ServiceType>,
+    /// Session affinity (default: none).
+    #[arg(long, value_enum)]
+    pub affinity: Option<Affinity>,
+}
+
+/// `ferry applications …` (applications are not namespaced).
+#[derive(Debug, Subcommand)]
+pub enum ApplicationsCommand {
+    /// List applications.
+    List(ListArgs),
+    /// Show one application.
+    Get {
+        /// The application id (or `applications/<id>`).
+        id: String,
+    },
+    /// Create an application (no build starts: see `ferry builds start`).
+    Create(Box<CreateApplicationArgs>),
+    /// Delete an application.
+    Delete {
+        /// The application id.
+        id: String,
+        /// Also delete its builds, images and promotions (never deployed images).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `ferry applications create`.
+#[derive(Debug, Args, Default)]
+pub struct CreateApplicationArgs {
+    /// The application id.
+    pub id: String,
+    /// The git repository: an https or ssh URL, or a local path on the build host.
+    #[arg(long)]
+    pub git: String,
+    /// The development ref: a branch, tag or commit (default: the default branch).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Directory of the application inside the repository (monorepos).
+    #[arg(long)]
+    pub sub_directory: Option<String>,
+    /// Shell script of the BUILD step (run with `/bin/sh -e`).
+    #[arg(long)]
+    pub build_script: Option<String>,
+    /// Shell script of the TEST step.
+    #[arg(long)]
+    pub test_script: Option<String>,
+    /// Make the image with this Dockerfile (relative to the workspace).
+    #[arg(long, conflicts_with_all = ["artifact", "base_image"])]
+    pub dockerfile: Option<String>,
+    /// Make the image by copying `SOURCE[:DESTINATION]` onto `--base-image`
+    /// (repeatable; DESTINATION is absolute, default `/app/`).
+    #[arg(long, requires = "base_image")]
+    pub artifact: Vec<String>,
+    /// The base image of an artifact build.
+    #[arg(long, requires = "artifact")]
+    pub base_image: Option<String>,
+    /// Roll each development build out to `NAMESPACE[/DEPLOYMENT]` (repeatable; the
+    /// deployment defaults to the application's id).
+    #[arg(long)]
+    pub auto_deploy: Vec<String>,
+}
+
+/// `ferry builds …`.
+#[derive(Debug, Subcommand)]
+pub enum BuildsCommand {
+    /// List an application's builds.
+    List {
+        /// The application id.
+        application: String,
+        /// An AIP-160 filter.
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// Most items to show (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+    },
+    /// Show a build (`<application>/<build>` or its full name).
+    Get {
+        /// The build.
+        build: String,
+    },
+    /// Start a build and follow it with a progress bar (unless --no-wait).
+    Start {
+        /// The application id.
+        application: String,
+        /// The ref to build (default: the application's).
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+    },
+    /// Cancel a queued or running build.
+    Cancel {
+        /// The build (`<application>/<build>`).
+        build: String,
+    },
+    /// Print a build's log.
+    Logs {
+        /// The build (`<application>/<build>`).
+        build: String,
+        /// Keep printing until the build ends.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+/// `ferry images …`.
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// List an application's images.
+    List {
+        /// The application id.
+        application: String,
+        /// An AIP-160 filter.
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// Most items to show (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: usize,
+    },
+    /// Show an image (`<application>/<image>` or its full name).
+    Get {
+        /// The image.
+        image: String,
+    },
+    /// Delete an image version.
+    Delete {
+        /// The image (`<application>/<image>`).
+        image: String,
+    },
+}
+
+/// `ferry promotions …`.
+#[derive(Debug, Subcommand)]
+pub enum PromotionsCommand {
+    /// List an application's promotions.
+    List {
+        /// The application id.
+        application: String,
+    },
+    /// Show a promotion (`<application>/<promotion>` or its full name).
+    Get {
+        /// The promotion.
+        promotion: String,
+    },
+    /// Promote an image: deploy it to QA, then (after the gates) to production.
+    Create {
+        /// The application id.
+        application: String,
+        /// The image (`<image>` of the application, or its full name).
+        #[arg(long)]
+        image: String,
+        /// The production namespace (needed when the application has several).
+        #[arg(long)]
+        to: Option<String>,
+        /// The promotion id (default: chosen by Ferry).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Approve a promotion's QA gate.
+    Approve {
+        /// The promotion (`<application>/<promotion>`).
+        promotion: String,
+        /// A comment kept with the decision.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject a promotion at QA.
+    Reject {
+        /// The promotion (`<application>/<promotion>`).
+        promotion: String,
+        /// A comment kept with the decision.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Release an approved promotion to production; follows the rollout.
+    Release {
+        /// The promotion (`<application>/<promotion>`).
+        promotion: String,
+        /// A comment kept with the decision.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,6 +824,86 @@ mod tests {
         assert_eq!(args.id.as_deref(), Some("web"));
         assert_eq!(args.env, ["A=1"]);
         assert_eq!(args.port, ["http:80"]);
+    }
+
+    #[test]
+    fn routing_and_build_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "services",
+            "create",
+            "web",
+            "--deployment",
+            "web",
+            "-p",
+            "http=80:8080",
+            "--type",
+            "node-port",
+            "--affinity",
+            "client-ip",
+            "-n",
+            "dev",
+        ])
+        .unwrap();
+        let Command::Services(ServicesCommand::Create(args)) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(args.service_type, Some(ServiceType::NodePort));
+        assert_eq!(args.affinity, Some(Affinity::ClientIp));
+        let cli = Cli::try_parse_from(["ferry", "blue-green", "switch", "shop", "--to", "green"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::BlueGreen(BlueGreenCommand::Switch {
+                to: Some(SideArg::Green),
+                ..
+            })
+        ));
+        let cli = Cli::try_parse_from(["ferry", "builds", "start", "web", "--no-wait"]).unwrap();
+        assert!(cli.global.no_wait);
+        // A Dockerfile and artifacts at once, or artifacts without a base image: refused.
+        let error = Cli::try_parse_from([
+            "ferry",
+            "applications",
+            "create",
+            "web",
+            "--git",
+            "/srv/git/web",
+            "--dockerfile",
+            "Dockerfile",
+            "--artifact",
+            "bin/web",
+        ])
+        .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let error = Cli::try_parse_from([
+            "ferry",
+            "applications",
+            "create",
+            "web",
+            "--git",
+            "/srv/git/web",
+            "--artifact",
+            "bin/web",
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        let error = Cli::try_parse_from([
+            "ferry",
+            "external-entries",
+            "create",
+            "db",
+            "--port",
+            "pg=5432",
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
     }
 
     #[test]

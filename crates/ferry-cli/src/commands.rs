@@ -7,8 +7,11 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::time::Duration;
 
 use ferry_proto::ferry::auth::v1 as auth;
+use ferry_proto::ferry::build::v1 as build;
+use ferry_proto::ferry::catalog::v1 as catalog;
 use ferry_proto::ferry::common::v1 as common;
 use ferry_proto::ferry::deploy::v1 as deploy;
+use ferry_proto::ferry::routing::v1 as routing;
 use ferry_proto::tonic;
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -18,6 +21,11 @@ use tonic::transport::Channel;
 
 use auth::token_service_client::TokenServiceClient;
 use auth::user_service_client::UserServiceClient;
+use build::application_service_client::ApplicationServiceClient;
+use build::build_service_client::BuildServiceClient;
+use build::image_service_client::ImageServiceClient;
+use build::promotion_service_client::PromotionServiceClient;
+use catalog::external_entry_service_client::ExternalEntryServiceClient;
 use common::operations_service_client::OperationsServiceClient;
 use deploy::deployment_service_client::DeploymentServiceClient;
 use deploy::event_service_client::EventServiceClient;
@@ -26,11 +34,14 @@ use deploy::instance_service_client::InstanceServiceClient;
 use deploy::namespace_service_client::NamespaceServiceClient;
 use deploy::rollout_service_client::RolloutServiceClient;
 use deploy::secret_service_client::SecretServiceClient;
+use routing::blue_green_service_client::BlueGreenServiceClient;
+use routing::routing_service_client::RoutingServiceClient;
 
 use crate::cli::{
-    Cli, Command, ContextCommand, DeploymentsCommand, EventsCommand, GlobalArgs, HostsCommand,
-    InstancesCommand, ListArgs, LoginArgs, NamespacesCommand, OperationsCommand, Output,
-    RolloutsCommand, SecretsCommand, TokensCommand,
+    ApplicationsCommand, BlueGreenCommand, BuildsCommand, Cli, Command, ContextCommand,
+    DeploymentsCommand, EventsCommand, ExternalEntriesCommand, GlobalArgs, HostsCommand,
+    ImagesCommand, InstancesCommand, ListArgs, LoginArgs, NamespacesCommand, OperationsCommand,
+    Output, PromotionsCommand, RolloutsCommand, SecretsCommand, ServicesCommand, TokensCommand,
 };
 use crate::config::{self, Config, Context, DEFAULT_CONTEXT, Env, Resolved};
 use crate::error::{CliError, status_from_proto};
@@ -125,6 +136,27 @@ impl Gateway {
     }
     fn operations(&self) -> OperationsServiceClient<Service> {
         OperationsServiceClient::new(self.service.clone())
+    }
+    fn services(&self) -> RoutingServiceClient<Service> {
+        RoutingServiceClient::new(self.service.clone())
+    }
+    fn external_entries(&self) -> ExternalEntryServiceClient<Service> {
+        ExternalEntryServiceClient::new(self.service.clone())
+    }
+    fn blue_green(&self) -> BlueGreenServiceClient<Service> {
+        BlueGreenServiceClient::new(self.service.clone())
+    }
+    fn applications(&self) -> ApplicationServiceClient<Service> {
+        ApplicationServiceClient::new(self.service.clone())
+    }
+    fn builds(&self) -> BuildServiceClient<Service> {
+        BuildServiceClient::new(self.service.clone())
+    }
+    fn images(&self) -> ImageServiceClient<Service> {
+        ImageServiceClient::new(self.service.clone())
+    }
+    fn promotions(&self) -> PromotionServiceClient<Service> {
+        PromotionServiceClient::new(self.service.clone())
     }
 }
 
@@ -417,6 +449,13 @@ impl Session {
             Command::Events(command) => self.events(command).await,
             Command::Hosts(command) => self.hosts(command).await,
             Command::Secrets(command) => self.secrets(command).await,
+            Command::Services(command) => self.services(command).await,
+            Command::ExternalEntries(command) => self.external_entries(command).await,
+            Command::BlueGreen(command) => self.blue_green(command).await,
+            Command::Applications(command) => self.applications(command).await,
+            Command::Builds(command) => self.builds(command).await,
+            Command::Images(command) => self.images(command).await,
+            Command::Promotions(command) => self.promotions(command).await,
             Command::Tokens(command) => self.tokens(command).await,
             Command::Operations(command) => self.operations(command).await,
         }
@@ -967,6 +1006,530 @@ impl Session {
                 self.printer.one(&item, render::tokens);
             }
         }
+        Ok(())
+    }
+
+    async fn services(&self, command: ServicesCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.services();
+        let name = |id: &str| request::resource_name(self.namespace(), "services", id);
+        match command {
+            ServicesCommand::List(ListArgs { filter, limit }) => {
+                let parent = request::require_namespace(self.namespace())?;
+                let items = list_all!(
+                    client,
+                    list_services,
+                    routing::ListServicesRequest {
+                        parent: parent.clone(),
+                        filter,
+                        ..Default::default()
+                    },
+                    services,
+                    limit,
+                    format!("list services of {parent}")
+                );
+                self.printer.list(&items, render::services);
+            }
+            ServicesCommand::Get { id } => {
+                let name = name(&id)?;
+                let item = client
+                    .get_service(routing::GetServiceRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::services);
+            }
+            ServicesCommand::Create(args) => {
+                let request = request::create_service(self.namespace(), &args)?;
+                let action = format!(
+                    "create service {}/services/{}",
+                    request.parent, request.service_id
+                );
+                let item = client
+                    .create_service(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                self.printer.one(&item, render::services);
+            }
+            ServicesCommand::Delete { id } => {
+                let name = name(&id)?;
+                client
+                    .delete_service(routing::DeleteServiceRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?;
+                self.printer.done(&format!("deleted {name}"));
+            }
+            ServicesCommand::Endpoints { id } => {
+                let name = name(&id)?;
+                let mut request = routing::ListServiceEndpointsRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                };
+                let mut items = Vec::new();
+                loop {
+                    let response = client
+                        .list_service_endpoints(request.clone())
+                        .await
+                        .map_err(api(format!("list endpoints of {name}")))?
+                        .into_inner();
+                    items.extend(response.endpoints);
+                    if response.next_page_token.is_empty() {
+                        break;
+                    }
+                    request.page_token = response.next_page_token;
+                }
+                self.printer.list(&items, render::endpoints);
+            }
+        }
+        Ok(())
+    }
+
+    async fn external_entries(&self, command: ExternalEntriesCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.external_entries();
+        let name = |id: &str| request::resource_name(self.namespace(), "externalEntries", id);
+        match command {
+            ExternalEntriesCommand::List(ListArgs { filter, limit }) => {
+                let parent = request::require_namespace(self.namespace())?;
+                let items = list_all!(
+                    client,
+                    list_external_entries,
+                    catalog::ListExternalEntriesRequest {
+                        parent: parent.clone(),
+                        filter,
+                        ..Default::default()
+                    },
+                    external_entries,
+                    limit,
+                    format!("list external entries of {parent}")
+                );
+                self.printer.list(&items, render::external_entries);
+            }
+            ExternalEntriesCommand::Get { id } => {
+                let name = name(&id)?;
+                let item = client
+                    .get_external_entry(catalog::GetExternalEntryRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::external_entries);
+            }
+            ExternalEntriesCommand::Create(args) => {
+                let request = request::create_external_entry(self.namespace(), &args)?;
+                let action = format!(
+                    "create external entry {}/externalEntries/{}",
+                    request.parent, request.external_entry_id
+                );
+                let item = client
+                    .create_external_entry(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                self.printer.one(&item, render::external_entries);
+            }
+            ExternalEntriesCommand::Delete { id } => {
+                let name = name(&id)?;
+                client
+                    .delete_external_entry(catalog::DeleteExternalEntryRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?;
+                self.printer.done(&format!("deleted {name}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn blue_green(&self, command: BlueGreenCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.blue_green();
+        let name = |id: &str| request::top_level_name("blueGreenEntries", id);
+        match command {
+            BlueGreenCommand::List(ListArgs { filter, limit }) => {
+                let items = list_all!(
+                    client,
+                    list_blue_green_entries,
+                    routing::ListBlueGreenEntriesRequest {
+                        filter,
+                        ..Default::default()
+                    },
+                    blue_green_entries,
+                    limit,
+                    "list blue-green entries"
+                );
+                self.printer.list(&items, render::blue_green_entries);
+            }
+            BlueGreenCommand::Get { id } => {
+                let name = name(&id);
+                let item = client
+                    .get_blue_green_entry(routing::GetBlueGreenEntryRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::blue_green_entries);
+            }
+            BlueGreenCommand::Create(args) => {
+                let request = request::create_blue_green(&args)?;
+                let action = format!(
+                    "create blue-green entry blueGreenEntries/{}",
+                    request.blue_green_entry_id
+                );
+                let operation = client
+                    .create_blue_green_entry(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                self.follow(operation).await?;
+            }
+            BlueGreenCommand::Switch { id, to } => {
+                let name = name(&id);
+                let operation = client
+                    .switch_blue_green_entry(routing::SwitchBlueGreenEntryRequest {
+                        name: name.clone(),
+                        target_side: request::side(to) as i32,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("switch {name}")))?
+                    .into_inner();
+                self.follow(operation).await?;
+            }
+            BlueGreenCommand::Rollback { id } => {
+                let name = name(&id);
+                let operation = client
+                    .rollback_blue_green_entry(routing::RollbackBlueGreenEntryRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("roll {name} back")))?
+                    .into_inner();
+                self.follow(operation).await?;
+            }
+            BlueGreenCommand::Delete { id } => {
+                let name = name(&id);
+                let operation = client
+                    .delete_blue_green_entry(routing::DeleteBlueGreenEntryRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?
+                    .into_inner();
+                self.follow(operation).await?;
+            }
+            BlueGreenCommand::Namespaces { id } => {
+                let name = name(&id);
+                let mut request = routing::ListDeployableNamespacesRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                };
+                let mut items = Vec::new();
+                loop {
+                    let response = client
+                        .list_deployable_namespaces(request.clone())
+                        .await
+                        .map_err(api(format!("list the namespaces of {name}")))?
+                        .into_inner();
+                    items.extend(response.deployable_namespaces);
+                    if response.next_page_token.is_empty() {
+                        break;
+                    }
+                    request.page_token = response.next_page_token;
+                }
+                self.printer.list(&items, render::deployable_namespaces);
+            }
+        }
+        Ok(())
+    }
+
+    async fn applications(&self, command: ApplicationsCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.applications();
+        let name = |id: &str| request::top_level_name("applications", id);
+        match command {
+            ApplicationsCommand::List(ListArgs { filter, limit }) => {
+                let items = list_all!(
+                    client,
+                    list_applications,
+                    build::ListApplicationsRequest {
+                        filter,
+                        ..Default::default()
+                    },
+                    applications,
+                    limit,
+                    "list applications"
+                );
+                self.printer.list(&items, render::applications);
+            }
+            ApplicationsCommand::Get { id } => {
+                let name = name(&id);
+                let item = client
+                    .get_application(build::GetApplicationRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::applications);
+            }
+            ApplicationsCommand::Create(args) => {
+                let request = request::create_application(&args)?;
+                let action = format!("create application applications/{}", request.application_id);
+                let item = client
+                    .create_application(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                self.printer.one(&item, render::applications);
+            }
+            ApplicationsCommand::Delete { id, force } => {
+                let name = name(&id);
+                client
+                    .delete_application(build::DeleteApplicationRequest {
+                        name: name.clone(),
+                        force,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?;
+                self.printer.done(&format!("deleted {name}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn builds(&self, command: BuildsCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.builds();
+        let name = |spec: &str| request::application_child_name("builds", spec);
+        match command {
+            BuildsCommand::List {
+                application,
+                filter,
+                limit,
+            } => {
+                let parent = request::top_level_name("applications", &application);
+                let items = list_all!(
+                    client,
+                    list_builds,
+                    build::ListBuildsRequest {
+                        parent: parent.clone(),
+                        filter,
+                        ..Default::default()
+                    },
+                    builds,
+                    limit,
+                    format!("list builds of {parent}")
+                );
+                self.printer.list(&items, render::builds);
+            }
+            BuildsCommand::Get { build } => {
+                let name = name(&build)?;
+                let item = client
+                    .get_build(build::GetBuildRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::builds);
+            }
+            BuildsCommand::Start {
+                application,
+                git_ref,
+            } => {
+                let request = request::create_build(&application, git_ref.as_deref());
+                let action = format!("start a build of {}", request.parent);
+                let operation = client
+                    .create_build(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                self.follow(operation).await?;
+            }
+            BuildsCommand::Cancel { build } => {
+                let name = name(&build)?;
+                let item = client
+                    .cancel_build(build::CancelBuildRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("cancel {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::builds);
+            }
+            BuildsCommand::Logs { build, follow } => {
+                let name = name(&build)?;
+                let action = format!("read the log of {name}");
+                let mut stream = client
+                    .stream_build_logs(build::StreamBuildLogsRequest {
+                        name: name.clone(),
+                        follow,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(action.clone()))?
+                    .into_inner();
+                let mut stdout = std::io::stdout();
+                while let Some(response) = stream.message().await.map_err(api(action.clone()))? {
+                    let Some(chunk) = response.chunk else {
+                        continue;
+                    };
+                    // A closed pipe (`| head`) ends the command quietly.
+                    if stdout
+                        .write_all(&chunk.data)
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                    if chunk.end_of_log {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn images(&self, command: ImagesCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.images();
+        let name = |spec: &str| request::application_child_name("images", spec);
+        match command {
+            ImagesCommand::List {
+                application,
+                filter,
+                limit,
+            } => {
+                let parent = request::top_level_name("applications", &application);
+                let items = list_all!(
+                    client,
+                    list_images,
+                    build::ListImagesRequest {
+                        parent: parent.clone(),
+                        filter,
+                        ..Default::default()
+                    },
+                    images,
+                    limit,
+                    format!("list images of {parent}")
+                );
+                self.printer.list(&items, render::images);
+            }
+            ImagesCommand::Get { image } => {
+                let name = name(&image)?;
+                let item = client
+                    .get_image(build::GetImageRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::images);
+            }
+            ImagesCommand::Delete { image } => {
+                let name = name(&image)?;
+                client
+                    .delete_image(build::DeleteImageRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?;
+                self.printer.done(&format!("deleted {name}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn promotions(&self, command: PromotionsCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.promotions();
+        let name = |spec: &str| request::application_child_name("promotions", spec);
+        let item = match command {
+            PromotionsCommand::List { application } => {
+                let parent = request::top_level_name("applications", &application);
+                let items = list_all!(
+                    client,
+                    list_promotions,
+                    build::ListPromotionsRequest {
+                        parent: parent.clone(),
+                        ..Default::default()
+                    },
+                    promotions,
+                    0,
+                    format!("list promotions of {parent}")
+                );
+                self.printer.list(&items, render::promotions);
+                return Ok(());
+            }
+            PromotionsCommand::Get { promotion } => {
+                let name = name(&promotion)?;
+                client
+                    .get_promotion(build::GetPromotionRequest { name: name.clone() })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+            }
+            PromotionsCommand::Create {
+                application,
+                image,
+                to,
+                id,
+            } => {
+                let request =
+                    request::create_promotion(&application, &image, to.as_deref(), id.as_deref())?;
+                let action = format!("promote {image} of {}", request.parent);
+                let operation = client
+                    .create_promotion(request)
+                    .await
+                    .map_err(api(action))?
+                    .into_inner();
+                return self.follow(operation).await;
+            }
+            PromotionsCommand::Approve { promotion, comment } => {
+                let name = name(&promotion)?;
+                client
+                    .approve_promotion(build::ApprovePromotionRequest {
+                        name: name.clone(),
+                        comment,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("approve {name}")))?
+            }
+            PromotionsCommand::Reject { promotion, comment } => {
+                let name = name(&promotion)?;
+                client
+                    .reject_promotion(build::RejectPromotionRequest {
+                        name: name.clone(),
+                        comment,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("reject {name}")))?
+            }
+            PromotionsCommand::Release { promotion, comment } => {
+                let name = name(&promotion)?;
+                let operation = client
+                    .release_promotion(build::ReleasePromotionRequest {
+                        name: name.clone(),
+                        comment,
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("release {name}")))?
+                    .into_inner();
+                return self.follow(operation).await;
+            }
+        };
+        self.printer.one(&item.into_inner(), render::promotions);
         Ok(())
     }
 

@@ -8,8 +8,11 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 use ferry_proto::ferry::auth::v1 as auth;
+use ferry_proto::ferry::build::v1 as build;
+use ferry_proto::ferry::catalog::v1 as catalog;
 use ferry_proto::ferry::common::v1 as common;
 use ferry_proto::ferry::deploy::v1 as deploy;
+use ferry_proto::ferry::routing::v1 as routing;
 
 /// A generated message and its full protobuf name.
 pub trait ProtoName: Message + Default {
@@ -38,6 +41,15 @@ proto_names! {
     auth::CreateTokenResponse => "ferry.auth.v1.CreateTokenResponse",
     auth::GetCallerIdentityResponse => "ferry.auth.v1.GetCallerIdentityResponse",
     common::Operation => "ferry.common.v1.Operation",
+    routing::Service => "ferry.routing.v1.Service",
+    routing::Endpoint => "ferry.routing.v1.Endpoint",
+    routing::BlueGreenEntry => "ferry.routing.v1.BlueGreenEntry",
+    routing::DeployableNamespace => "ferry.routing.v1.DeployableNamespace",
+    catalog::ExternalEntry => "ferry.catalog.v1.ExternalEntry",
+    build::Application => "ferry.build.v1.Application",
+    build::Build => "ferry.build.v1.Build",
+    build::Image => "ferry.build.v1.Image",
+    build::Promotion => "ferry.build.v1.Promotion",
 }
 
 /// The descriptors of every Ferry message (decoded once).
@@ -156,5 +168,14 @@ mod tests {
         check::<auth::CreateTokenResponse>();
         check::<auth::GetCallerIdentityResponse>();
         check::<common::Operation>();
+        check::<routing::Service>();
+        check::<routing::Endpoint>();
+        check::<routing::BlueGreenEntry>();
+        check::<routing::DeployableNamespace>();
+        check::<catalog::ExternalEntry>();
+        check::<build::Application>();
+        check::<build::Build>();
+        check::<build::Image>();
+        check::<build::Promotion>();
     }
 }

@@ -2,8 +2,11 @@
 //! type, and the one-line progress text of an Operation.
 
 use ferry_proto::ferry::auth::v1 as auth;
+use ferry_proto::ferry::build::v1 as build;
+use ferry_proto::ferry::catalog::v1 as catalog;
 use ferry_proto::ferry::common::v1 as common;
 use ferry_proto::ferry::deploy::v1 as deploy;
+use ferry_proto::ferry::routing::v1 as routing;
 use ferry_proto::prost_types::Timestamp;
 
 /// Rows under headers, rendered with aligned columns.
@@ -297,6 +300,315 @@ pub fn tokens(items: &[auth::Token]) -> Table {
     table
 }
 
+/// A Service's or entry's ports: `name=80:8080/30080` (name, target and node port when
+/// set).
+fn service_ports(ports: &[routing::ServicePort]) -> String {
+    use routing::service_port::TargetPortRef;
+    ports
+        .iter()
+        .map(|port| {
+            let mut text = if port.name.is_empty() {
+                port.port.to_string()
+            } else {
+                format!("{}={}", port.name, port.port)
+            };
+            match &port.target_port_ref {
+                Some(TargetPortRef::TargetPort(target)) => text.push_str(&format!(":{target}")),
+                Some(TargetPortRef::TargetPortName(target)) => text.push_str(&format!(":{target}")),
+                None => {}
+            }
+            if port.node_port != 0 {
+                text.push_str(&format!("/{}", port.node_port));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn service_type(kind: i32) -> String {
+    label(
+        routing::service::Type::try_from(kind)
+            .ok()
+            .map(|t| t.as_str_name()),
+        "TYPE_",
+    )
+}
+
+fn side_label(side: i32) -> String {
+    label(
+        routing::Side::try_from(side).ok().map(|s| s.as_str_name()),
+        "SIDE_",
+    )
+}
+
+/// Services.
+pub fn services(items: &[routing::Service]) -> Table {
+    let mut table = Table::new(&[
+        "NAME", "STATE", "TYPE", "TARGET", "ADDRESS", "PORTS", "READY",
+    ]);
+    for item in items {
+        let target = match &item.target {
+            Some(routing::service::Target::Deployment(name))
+            | Some(routing::service::Target::ServiceInstance(name)) => short_name(name).to_string(),
+            Some(routing::service::Target::Selector(_)) => "selector".to_string(),
+            None => String::new(),
+        };
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            label(
+                routing::service::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            service_type(item.r#type),
+            target,
+            item.cluster_address.clone(),
+            service_ports(&item.ports),
+            format!("{}/{}", item.ready_endpoint_count, item.endpoint_count),
+        ]);
+    }
+    table
+}
+
+/// Endpoints of a Service.
+pub fn endpoints(items: &[routing::Endpoint]) -> Table {
+    let mut table = Table::new(&["INSTANCE", "ADDRESS", "PORT", "HEALTHY", "HOST"]);
+    for item in items {
+        let port = if item.port_name.is_empty() {
+            item.port.to_string()
+        } else {
+            format!("{}={}", item.port_name, item.port)
+        };
+        table.row(vec![
+            short_name(&item.instance).to_string(),
+            item.address.clone(),
+            port,
+            if item.healthy { "yes" } else { "no" }.to_string(),
+            short_name(&item.host).to_string(),
+        ]);
+    }
+    table
+}
+
+/// External entries.
+pub fn external_entries(items: &[catalog::ExternalEntry]) -> Table {
+    let mut table = Table::new(&["NAME", "STATE", "DNS NAME", "PORTS", "ADDRESSES"]);
+    for item in items {
+        let ports = item
+            .ports
+            .iter()
+            .map(|port| format!("{}={}", port.name, port.port))
+            .collect::<Vec<_>>()
+            .join(",");
+        let addresses = item
+            .addresses
+            .iter()
+            .enumerate()
+            .map(|(index, address)| {
+                let mut text = address.host.clone();
+                if let Some(port) = address.ports.first() {
+                    text.push_str(&format!(":{}", port.port));
+                }
+                if let Some(status) = item.address_statuses.get(index) {
+                    let health = label(
+                        catalog::address_status::Health::try_from(status.health)
+                            .ok()
+                            .map(|h| h.as_str_name()),
+                        "HEALTH_",
+                    );
+                    text.push_str(&format!("({health})"));
+                }
+                text
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            label(
+                catalog::external_entry::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            item.dns_name.clone(),
+            ports,
+            addresses,
+        ]);
+    }
+    table
+}
+
+/// Blue-green entries.
+pub fn blue_green_entries(items: &[routing::BlueGreenEntry]) -> Table {
+    let mut table = Table::new(&[
+        "NAME", "STATE", "ACTIVE", "BLUE", "GREEN", "ADDRESS", "PORTS",
+    ]);
+    for item in items {
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            label(
+                routing::blue_green_entry::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            side_label(item.active_side),
+            short_name(&item.blue_namespace).to_string(),
+            short_name(&item.green_namespace).to_string(),
+            item.cluster_address.clone(),
+            service_ports(&item.ports),
+        ]);
+    }
+    table
+}
+
+/// The namespaces a blue-green entry's application can be deployed to.
+pub fn deployable_namespaces(items: &[routing::DeployableNamespace]) -> Table {
+    let mut table = Table::new(&[
+        "NAMESPACE",
+        "SIDE",
+        "ACTIVE",
+        "HEALTHY",
+        "READY",
+        "REVISION",
+        "IMAGE",
+    ]);
+    for item in items {
+        table.row(vec![
+            short_name(&item.namespace).to_string(),
+            side_label(item.side),
+            if item.active { "yes" } else { "no" }.to_string(),
+            if item.healthy { "yes" } else { "no" }.to_string(),
+            format!("{}/{}", item.ready_instances, item.desired_instances),
+            short_name(&item.revision).to_string(),
+            item.image_version.clone(),
+        ]);
+    }
+    table
+}
+
+fn build_state(state: i32) -> String {
+    label(
+        build::build::State::try_from(state)
+            .ok()
+            .map(|s| s.as_str_name()),
+        "STATE_",
+    )
+}
+
+/// Applications.
+pub fn applications(items: &[build::Application]) -> Table {
+    let mut table = Table::new(&["NAME", "STATE", "REPOSITORY", "REF", "LAST BUILD", "IMAGE"]);
+    for item in items {
+        let source = item.source.clone().unwrap_or_default();
+        let last_build = item
+            .last_build
+            .as_ref()
+            .map(|b| format!("{} {}", short_name(&b.build), build_state(b.state)))
+            .unwrap_or_default();
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            label(
+                build::application::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            source.repository_url,
+            source.r#ref,
+            last_build,
+            short_name(&item.latest_image).to_string(),
+        ]);
+    }
+    table
+}
+
+/// Builds.
+pub fn builds(items: &[build::Build]) -> Table {
+    let mut table = Table::new(&["NAME", "STATE", "REF", "COMMIT", "STEP", "IMAGE", "CREATED"]);
+    for item in items {
+        let step = item
+            .steps
+            .iter()
+            .find(|step| step.state == common::StageState::Running as i32)
+            .or_else(|| item.steps.last())
+            .map(|step| step_label(step.kind))
+            .unwrap_or_default();
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            build_state(item.state),
+            item.r#ref.clone(),
+            item.commit
+                .as_ref()
+                .map(|c| c.short_sha.clone())
+                .unwrap_or_default(),
+            step,
+            short_name(&item.image).to_string(),
+            time(item.create_time.as_ref()),
+        ]);
+    }
+    table
+}
+
+fn step_label(kind: i32) -> String {
+    label(
+        build::build::StepKind::try_from(kind)
+            .ok()
+            .map(|k| k.as_str_name()),
+        "STEP_KIND_",
+    )
+}
+
+/// Images.
+pub fn images(items: &[build::Image]) -> Table {
+    let mut table = Table::new(&[
+        "NAME",
+        "VERSION",
+        "COMMIT",
+        "DIGEST",
+        "DEPLOYED IN",
+        "CREATED",
+    ]);
+    for item in items {
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            item.version.clone(),
+            item.commit_sha.chars().take(12).collect(),
+            item.digest.clone(),
+            item.deployed_in
+                .iter()
+                .map(|name| name.trim_start_matches("namespaces/").to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            time(item.create_time.as_ref()),
+        ]);
+    }
+    table
+}
+
+/// Promotions.
+pub fn promotions(items: &[build::Promotion]) -> Table {
+    let mut table = Table::new(&["NAME", "STATE", "IMAGE", "QA", "PRODUCTION", "CREATED"]);
+    for item in items {
+        table.row(vec![
+            short_name(&item.name).to_string(),
+            label(
+                build::promotion::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            short_name(&item.image).to_string(),
+            short_name(&item.qa_namespace).to_string(),
+            short_name(&item.production_namespace).to_string(),
+            time(item.create_time.as_ref()),
+        ]);
+    }
+    table
+}
+
 /// Operations.
 pub fn operations(items: &[common::Operation]) -> Table {
     let mut table = Table::new(&["NAME", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE"]);
@@ -349,10 +661,42 @@ pub fn progress_message(operation: &common::Operation) -> String {
             progress.instances_updated, progress.instances_total, progress.instances_available
         ));
     }
+    if let Some(progress) =
+        details::<build::BuildProgress>(&metadata, "ferry.build.v1.BuildProgress")
+    {
+        if progress.queue_position > 0 {
+            parts.push(format!("queued at {}", progress.queue_position));
+        } else if progress.current_step != build::build::StepKind::Unspecified as i32 {
+            parts.push(format!("step {}", step_label(progress.current_step)));
+        }
+    }
+    if let Some(progress) =
+        details::<routing::SwitchProgress>(&metadata, "ferry.routing.v1.SwitchProgress")
+    {
+        parts.push(format!(
+            "{} → {}, {}/{} replicas switched",
+            side_label(progress.from_side),
+            side_label(progress.to_side),
+            progress.replicas_switched,
+            progress.replicas_total
+        ));
+    }
     if !metadata.status_message.is_empty() {
         parts.push(metadata.status_message.clone());
     }
     parts.join(" · ")
+}
+
+/// An operation's details as `M` (full proto name `name`), if that is what they hold.
+fn details<M: prost::Message + Default>(
+    metadata: &common::OperationMetadata,
+    name: &str,
+) -> Option<M> {
+    let details = metadata.details.as_ref()?;
+    if details.type_url.rsplit('/').next() != Some(name) {
+        return None;
+    }
+    M::decode(details.value.as_slice()).ok()
 }
 
 /// The `RolloutProgress` in an operation's details, if that is what they hold.
@@ -466,6 +810,157 @@ mod tests {
         );
         let table = operations(&[operation]).render();
         assert!(table.contains("25%"), "{table}");
+    }
+
+    fn row(table: &Table, index: usize) -> Vec<String> {
+        table
+            .render()
+            .lines()
+            .nth(index)
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn services_and_entries_show_targets_ports_and_health() {
+        let table = services(&[routing::Service {
+            name: "namespaces/dev/services/web".into(),
+            target: Some(routing::service::Target::Deployment(
+                "namespaces/dev/deployments/web-app".into(),
+            )),
+            ports: vec![routing::ServicePort {
+                name: "http".into(),
+                port: 80,
+                target_port_ref: Some(routing::service_port::TargetPortRef::TargetPort(8080)),
+                node_port: 30080,
+                ..Default::default()
+            }],
+            r#type: routing::service::Type::NodePort as i32,
+            state: routing::service::State::Active as i32,
+            cluster_address: "127.77.0.9".into(),
+            ready_endpoint_count: 1,
+            endpoint_count: 2,
+            ..Default::default()
+        }]);
+        assert_eq!(
+            row(&table, 0),
+            [
+                "NAME", "STATE", "TYPE", "TARGET", "ADDRESS", "PORTS", "READY"
+            ]
+        );
+        assert_eq!(
+            row(&table, 1),
+            [
+                "web",
+                "ACTIVE",
+                "NODE_PORT",
+                "web-app",
+                "127.77.0.9",
+                "http=80:8080/30080",
+                "1/2"
+            ]
+        );
+        let table = external_entries(&[catalog::ExternalEntry {
+            name: "namespaces/dev/externalEntries/db".into(),
+            state: catalog::external_entry::State::Degraded as i32,
+            dns_name: "db.dev.svc.cluster.local".into(),
+            ports: vec![common::ContainerPort {
+                name: "pg".into(),
+                port: 5432,
+                ..Default::default()
+            }],
+            addresses: vec![
+                catalog::ExternalAddress {
+                    host: "10.0.0.1".into(),
+                    ports: vec![catalog::AddressPort {
+                        name: "pg".into(),
+                        port: 6432,
+                    }],
+                },
+                catalog::ExternalAddress {
+                    host: "10.0.0.2".into(),
+                    ports: vec![],
+                },
+            ],
+            address_statuses: vec![catalog::AddressStatus {
+                host: "10.0.0.1".into(),
+                health: catalog::address_status::Health::Unhealthy as i32,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        assert_eq!(
+            row(&table, 1),
+            [
+                "db",
+                "DEGRADED",
+                "db.dev.svc.cluster.local",
+                "pg=5432",
+                "10.0.0.1:6432(UNHEALTHY),10.0.0.2"
+            ]
+        );
+    }
+
+    #[test]
+    fn builds_and_applications_show_state_and_step() {
+        let table = builds(&[build::Build {
+            name: "applications/web/builds/b-3".into(),
+            state: build::build::State::Running as i32,
+            r#ref: "main".into(),
+            commit: Some(build::build::Commit {
+                short_sha: "abc1234".into(),
+                ..Default::default()
+            }),
+            steps: vec![
+                build::build::Step {
+                    kind: build::build::StepKind::Fetch as i32,
+                    state: common::StageState::Succeeded as i32,
+                    ..Default::default()
+                },
+                build::build::Step {
+                    kind: build::build::StepKind::Test as i32,
+                    state: common::StageState::Running as i32,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }]);
+        assert_eq!(
+            row(&table, 1),
+            ["b-3", "RUNNING", "main", "abc1234", "TEST", "-", "-"]
+        );
+        let table = applications(&[build::Application {
+            name: "applications/web".into(),
+            state: build::application::State::Active as i32,
+            source: Some(build::GitSource {
+                repository_url: "/srv/git/web".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        assert_eq!(
+            row(&table, 1),
+            ["web", "ACTIVE", "/srv/git/web", "-", "-", "-"]
+        );
+        let operation = common::Operation {
+            name: "operations/b".into(),
+            metadata: Some(common::OperationMetadata {
+                state: common::OperationState::Running as i32,
+                details: Some(ferry_proto::prost_types::Any {
+                    type_url: "type.googleapis.com/ferry.build.v1.BuildProgress".into(),
+                    value: build::BuildProgress {
+                        current_step: build::build::StepKind::Push as i32,
+                        ..Default::default()
+                    }
+                    .encode_to_vec(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(progress_message(&operation), "RUNNING · step PUSH");
     }
 
     #[test]
