@@ -10,7 +10,9 @@
 //! ```
 //!
 //! It starts a private etcd (or uses `FERRY_ETCD_ENDPOINTS`), one `ferry-deploy` and one
-//! `ferry-gateway` process, and nginx (`FERRY_NGINX`, else `nginx` on the `PATH` or in
+//! `ferry-gateway` process (authentication on, as in production: the gateway's calls
+//! carry the bootstrap admin token, which the gateway checks on each call; rate limits
+//! off), and nginx (`FERRY_NGINX`, else `nginx` on the `PATH` or in
 //! `/usr/sbin`; Debian package `nginx-light`) unpacked in a temporary directory with one
 //! worker, `grpc_pass` and `keepalive 128` to deploy. Without nginx it says so loudly and
 //! measures the other two paths only.
@@ -47,6 +49,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_e2e::{Launch, ServiceProcess, eventually, free_port, unique_prefix};
+use tonic::metadata::AsciiMetadataValue;
 use ferry_proto::ferry::common::v1::GetOperationRequest;
 use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
@@ -151,6 +154,8 @@ struct Target {
     load_channels: Vec<Channel>,
     /// The proxy's processes (none for the direct path).
     proxy_pids: Vec<u32>,
+    /// What calls on this path carry (the gateway's bearer token).
+    authorization: Option<AsciiMetadataValue>,
 }
 
 /// Makes calls of one kind on one connection and checks each answer's code.
@@ -159,6 +164,8 @@ struct Caller {
     operations: OperationsServiceClient<Channel>,
     namespaces: NamespaceServiceClient<Channel>,
     namespace: Arc<str>,
+    /// `Bearer <token>` for the gateway (authentication on, as in production).
+    authorization: Option<AsciiMetadataValue>,
 }
 
 impl Caller {
@@ -168,26 +175,39 @@ impl Caller {
             operations: OperationsServiceClient::new(channel.clone()),
             namespaces: NamespaceServiceClient::new(channel),
             namespace,
+            authorization: None,
         }
+    }
+
+    /// Calls with `authorization` (the gateway's route).
+    fn with_authorization(mut self, authorization: Option<AsciiMetadataValue>) -> Self {
+        self.authorization = authorization;
+        self
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(value) = &self.authorization {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        request
     }
 
     /// One call; `Err` describes an answer other than the expected one.
     async fn call(&mut self) -> Result<(), String> {
         let result = match self.rpc {
-            Rpc::Hop => self
-                .operations
-                .get_operation(GetOperationRequest {
+            Rpc::Hop => {
+                let request = self.request(GetOperationRequest {
                     name: MALFORMED_OPERATION.to_string(),
-                })
-                .await
-                .map(drop),
-            Rpc::GetNamespace => self
-                .namespaces
-                .get_namespace(GetNamespaceRequest {
+                });
+                self.operations.get_operation(request).await.map(drop)
+            }
+            Rpc::GetNamespace => {
+                let request = self.request(GetNamespaceRequest {
                     name: self.namespace.to_string(),
-                })
-                .await
-                .map(drop),
+                });
+                self.namespaces.get_namespace(request).await.map(drop)
+            }
         };
         let (code, message) = match result {
             Ok(()) => (Code::Ok, String::new()),
@@ -392,6 +412,7 @@ impl Target {
             latency_channel,
             load_channels,
             proxy_pids,
+            authorization: None,
         }
     }
 }
@@ -435,7 +456,8 @@ async fn measure_throughput(
     let mut tasks = Vec::new();
     for i in 0..params.concurrency {
         let channel = target.load_channels[i % target.load_channels.len()].clone();
-        let mut caller = Caller::new(rpc, channel, namespace.clone());
+        let mut caller = Caller::new(rpc, channel, namespace.clone())
+            .with_authorization(target.authorization.clone());
         tasks.push(tokio::spawn(async move {
             let mut histogram = histogram();
             let mut errors = Errors::default();
@@ -722,7 +744,12 @@ async fn run(params: Params, full: bool) -> std::process::ExitCode {
     // No per-call debug lines: the services log as they would in production.
     launch.extra_args = vec!["--log-filter".into(), "info".into()];
     let deploy = ServiceProcess::start("deploy", &launch).await;
-    let gateway = ServiceProcess::start("gateway", &launch).await;
+    // Authentication on, as in production: every gateway call carries a bearer token
+    // that the gateway checks (and audits nothing for: these are reads).
+    let gateway = ServiceProcess::start_gateway(&launch).await;
+    let authorization: AsciiMetadataValue = format!("Bearer {}", gateway.bootstrap_token().await)
+        .parse()
+        .expect("a header value");
 
     // Make the namespace, then wait until the gateway forwards to deploy.
     let namespace: Arc<str> = Arc::from(format!("namespaces/{NAMESPACE_ID}"));
@@ -742,8 +769,10 @@ async fn run(params: Params, full: bool) -> std::process::ExitCode {
     let forwarding = eventually(Duration::from_secs(15), || {
         let namespace = namespace.clone();
         let channel = gateway_channel.clone();
+        let authorization = authorization.clone();
         async move {
-            let mut caller = Caller::new(Rpc::GetNamespace, channel, namespace);
+            let mut caller = Caller::new(Rpc::GetNamespace, channel, namespace)
+                .with_authorization(Some(authorization));
             caller.call().await.is_ok()
         }
     })
@@ -813,13 +842,16 @@ async fn run(params: Params, full: bool) -> std::process::ExitCode {
 
     let mut targets = vec![
         Target::new(Route::Direct, deploy.address.clone(), Vec::new(), &params).await,
-        Target::new(
-            Route::Gateway,
-            gateway.address.clone(),
-            vec![gateway.pid()],
-            &params,
-        )
-        .await,
+        Target {
+            authorization: Some(authorization.clone()),
+            ..Target::new(
+                Route::Gateway,
+                gateway.address.clone(),
+                vec![gateway.pid()],
+                &params,
+            )
+            .await
+        },
     ];
     if let Some(nginx) = &nginx {
         targets.push(Target::new(Route::Nginx, nginx.address.clone(), nginx.pids(), &params).await);
@@ -854,7 +886,8 @@ async fn run(params: Params, full: bool) -> std::process::ExitCode {
                 // Rotate the order each round so no path always runs first or last.
                 let target = &targets[(k + round) % targets.len()];
                 let mut caller =
-                    Caller::new(rpc, target.latency_channel.clone(), namespace.clone());
+                    Caller::new(rpc, target.latency_channel.clone(), namespace.clone())
+                        .with_authorization(target.authorization.clone());
                 let _ = measure_latency(&mut caller, params.warmup_calls).await;
                 let latency = measure_latency(&mut caller, params.latency_calls).await;
                 let throughput =
