@@ -49,7 +49,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_e2e::{Launch, ServiceProcess, eventually, free_port, unique_prefix};
-use tonic::metadata::AsciiMetadataValue;
 use ferry_proto::ferry::common::v1::GetOperationRequest;
 use ferry_proto::ferry::common::v1::operations_service_client::OperationsServiceClient;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
@@ -58,6 +57,7 @@ use ferry_store::testsuite::TestEtcd;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tonic::Code;
+use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 
 /// An operation name that does not match `operations/{operation}`.
@@ -188,7 +188,9 @@ impl Caller {
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Some(value) = &self.authorization {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         request
     }
