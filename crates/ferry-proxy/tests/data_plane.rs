@@ -390,6 +390,11 @@ async fn removed_backends_drain_then_close() {
         "blue",
         "draining connection cut early"
     );
+    // The one-shot connection is closed by the client; the proxy notices a moment later.
+    let counted = Instant::now();
+    while proxy.stats().active_connections != 1 && counted.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(proxy.stats().active_connections, 1);
     let closed = loop {
         match kept.ask().await {
