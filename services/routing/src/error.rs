@@ -43,3 +43,14 @@ impl From<RoutingError> for Status {
         ApiError::from(error).into()
     }
 }
+
+/// The API error of a failed guarded write of `name`: a lost compare-and-swap is
+/// ETAG_MISMATCH when the client named a version (`client_sent_etag`), else
+/// CONCURRENT_MODIFICATION; any other store error as the store reports it.
+pub fn write_error(error: StoreError, name: &str, client_sent_etag: bool) -> ApiError {
+    match error {
+        StoreError::Conflict { .. } if client_sent_etag => ApiError::etag_mismatch(name),
+        StoreError::Conflict { .. } => ApiError::concurrent_modification(name),
+        error => error.into(),
+    }
+}

@@ -31,7 +31,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::model::{self, ENTRY_NAME};
 use super::read_side;
-use crate::error::RoutingError;
+use crate::error::{RoutingError, write_error};
 use crate::layout;
 use crate::service::api::{ServiceApi, allocated};
 use crate::service::model::{DEPLOYMENT_NAME, cluster_address_candidates};
@@ -562,14 +562,8 @@ impl BlueGreenApi {
                         .into(),
                 )
             }
-            Err(StoreError::Conflict { .. }) if !input.etag.is_empty() => {
-                Err(ApiError::etag_mismatch(&name).into())
-            }
-            Err(StoreError::Conflict { .. }) => {
-                Err(ApiError::concurrent_modification(&name).into())
-            }
             Err(StoreError::NotFound { .. }) => Err(RoutingError::NotFound(name)),
-            Err(error) => Err(error.into()),
+            Err(error) => Err(write_error(error, &name, !input.etag.is_empty()).into()),
         }
     }
 

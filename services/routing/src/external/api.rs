@@ -21,7 +21,7 @@ use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use super::model::{self, ENTRY_NAME, ExternalRecord};
-use crate::error::RoutingError;
+use crate::error::{RoutingError, write_error};
 use crate::filter::Filter;
 use crate::layout;
 use crate::service::model::{NAMESPACE_NAME, cluster_address_candidates, dns_name};
@@ -280,14 +280,8 @@ impl ExternalEntryApi {
                             .with_status(updated, new_revision)
                             .await
                             .map_err(ApiError::from),
-                        Err(StoreError::Conflict { .. }) if client_sent_etag => {
-                            Err(ApiError::etag_mismatch(&name))
-                        }
-                        Err(StoreError::Conflict { .. }) => {
-                            Err(ApiError::concurrent_modification(&name))
-                        }
                         Err(StoreError::NotFound { .. }) => Err(ApiError::not_found(&name)),
-                        Err(error) => Err(error.into()),
+                        Err(error) => Err(write_error(error, &name, client_sent_etag)),
                     }
                 },
             )
@@ -322,13 +316,7 @@ impl ExternalEntryApi {
                     }
                     match self.store.txn(txn).await {
                         Ok(_) => Ok(()),
-                        Err(StoreError::Conflict { .. }) if client_sent_etag => {
-                            Err(ApiError::etag_mismatch(&name))
-                        }
-                        Err(StoreError::Conflict { .. }) => {
-                            Err(ApiError::concurrent_modification(&name))
-                        }
-                        Err(error) => Err(error.into()),
+                        Err(error) => Err(write_error(error, &name, client_sent_etag)),
                     }
                 },
             )

@@ -26,7 +26,7 @@ use prost::Message as _;
 use tonic::{Code, Request, Response, Status};
 
 use super::model::{self, NAMESPACE_NAME, SERVICE_NAME};
-use crate::error::RoutingError;
+use crate::error::{RoutingError, write_error};
 use crate::filter::Filter;
 use crate::layout;
 
@@ -450,14 +450,8 @@ impl ServiceApi {
                             let port = layout::node_port_of(&conflict).unwrap_or_default();
                             Err(node_port_taken(port, &holder, "service.ports"))
                         }
-                        Err(StoreError::Conflict { .. }) if client_sent_etag => {
-                            Err(ApiError::etag_mismatch(&name))
-                        }
-                        Err(StoreError::Conflict { .. }) => {
-                            Err(ApiError::concurrent_modification(&name))
-                        }
                         Err(StoreError::NotFound { .. }) => Err(ApiError::not_found(&name)),
-                        Err(error) => Err(error.into()),
+                        Err(error) => Err(write_error(error, &name, client_sent_etag)),
                     }
                 },
             )
@@ -495,13 +489,7 @@ impl ServiceApi {
                     }
                     match self.store.txn(txn).await {
                         Ok(_) => Ok(()),
-                        Err(StoreError::Conflict { .. }) if client_sent_etag => {
-                            Err(ApiError::etag_mismatch(&name))
-                        }
-                        Err(StoreError::Conflict { .. }) => {
-                            Err(ApiError::concurrent_modification(&name))
-                        }
-                        Err(error) => Err(error.into()),
+                        Err(error) => Err(write_error(error, &name, client_sent_etag)),
                     }
                 },
             )
