@@ -8,8 +8,10 @@
 //!
 //! A second test drives the routing and build areas through the real gateway, deploy,
 //! routing and build binaries: a Service in front of a deployment and an external entry
-//! created with flags and read back as proto JSON and tables, an application created and
-//! read back, and bad input refused before any call (exit 2) or by the service (exit 1).
+//! created with flags and read back as proto JSON and tables, the Service and an
+//! application changed with `update --set` (only the named fields change; validate-only
+//! changes nothing), and bad input refused before any call (exit 2) or by the service
+//! (exit 1).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -440,6 +442,22 @@ async fn the_cli_manages_services_external_entries_and_applications() {
         &["namespaces", "get", "cli-rt", "-o", "json"],
         |run| run.stdout.contains("\"STATE_ACTIVE\""),
     ));
+    let described = ferry(
+        &config,
+        &[],
+        &[
+            "namespaces",
+            "update",
+            "cli-rt",
+            "--set",
+            "description=the storefront",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(described.code, 0, "{described:?}");
+    assert_eq!(json_of(&described)["description"], "the storefront");
+    runs.push(described);
     let image = format!("registry.example.com/web@sha256:{}", "cd".repeat(32));
     let created = ferry(
         &config,
@@ -548,6 +566,73 @@ async fn the_cli_manages_services_external_entries_and_applications() {
     );
     println!("{got:#}\n{listed:?}\n{missing:?}\n{bad_port:?}");
     runs.extend([service, listed, endpoints, missing, bad_port]);
+
+    // Update with --set: read, edit, write back with the etag; only what is named changes.
+    let updated = ferry(
+        &config,
+        &[],
+        &[
+            "services",
+            "update",
+            "web",
+            "--set",
+            "session_affinity.mode=MODE_NONE",
+            "--set",
+            "labels.team=storefront",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(updated.code, 0, "{updated:?}");
+    let after = json_of(&updated);
+    assert_eq!(after["sessionAffinity"]["mode"], "MODE_NONE", "{after:#}");
+    assert_eq!(after["labels"]["team"], "storefront", "{after:#}");
+    assert_eq!(after["ports"], got["ports"], "untouched fields stay");
+    assert_ne!(after["etag"], got["etag"], "a new etag after the write");
+    // A field the service does not update: its INVALID_ARGUMENT names the updatable ones.
+    let fixed = ferry(
+        &config,
+        &[],
+        &["services", "update", "web", "--set", "uid=x"],
+    );
+    assert_eq!(fixed.code, 1, "{fixed:?}");
+    assert!(
+        fixed.stderr.contains("INVALID_ARGUMENT") && fixed.stderr.contains("update_mask"),
+        "{fixed:?}"
+    );
+    // A path the message does not have: a usage error before any call, naming the fields.
+    let no_field = ferry(
+        &config,
+        &[],
+        &["services", "update", "web", "--set", "colour=blue"],
+    );
+    assert_eq!(no_field.code, 2, "{no_field:?}");
+    assert!(
+        no_field.stderr.contains("no field \"colour\"") && no_field.stderr.contains("ports"),
+        "{no_field:?}"
+    );
+    // --validate-only checks and changes nothing.
+    let checked = ferry(
+        &config,
+        &[],
+        &[
+            "services",
+            "update",
+            "web",
+            "--set",
+            "display_name=Shop",
+            "--validate-only",
+        ],
+    );
+    assert_eq!(checked.code, 0, "{checked:?}");
+    let unchanged = json_of(&ferry(
+        &config,
+        &[],
+        &["services", "get", "web", "-o", "json"],
+    ));
+    assert!(unchanged.get("displayName").is_none(), "{unchanged:#}");
+    println!("{updated:?}\n{fixed:?}\n{no_field:?}");
+    runs.extend([updated, fixed, no_field, checked]);
 
     // An external entry (served by the routing service under ferry.catalog.v1).
     let entry = ferry(
@@ -723,6 +808,31 @@ async fn the_cli_manages_services_external_entries_and_applications() {
         listed.stdout.lines().any(|line| line.starts_with("web ")),
         "{listed:?}"
     );
+    let moved = ferry(
+        &config,
+        &[],
+        &[
+            "-o",
+            "json",
+            "applications",
+            "update",
+            "web",
+            "--set",
+            "source.ref=release",
+            "--set",
+            "build.build_script=make all",
+        ],
+    );
+    assert_eq!(moved.code, 0, "{moved:?}");
+    let after = json_of(&moved);
+    assert_eq!(after["source"]["ref"], "release", "{after:#}");
+    assert_eq!(
+        after["source"]["repositoryUrl"],
+        got["source"]["repositoryUrl"]
+    );
+    assert_eq!(after["build"]["buildScript"], "make all", "{after:#}");
+    assert_eq!(after["build"]["test"]["script"], "make test", "{after:#}");
+    runs.push(moved);
     let builds = ferry(&config, &[], &["-o", "json", "builds", "list", "web"]);
     assert_eq!(json_of(&builds), serde_json::json!([]), "{builds:?}");
     // Neither a Dockerfile nor artifacts: refused before any call, saying what to give.

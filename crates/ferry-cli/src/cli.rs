@@ -162,6 +162,8 @@ pub enum NamespacesCommand {
         #[arg(long, default_value = "")]
         display_name: String,
     },
+    /// Change fields: `--set PATH=VALUE` (repeatable), written back with the etag just read.
+    Update(UpdateArgs),
     /// Delete a namespace (a long-running operation).
     Delete {
         /// The namespace id.
@@ -170,6 +172,23 @@ pub enum NamespacesCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `ferry <area> update ID --set PATH=VALUE…`: reads the resource, applies the edits and
+/// writes it back with the etag it read (a concurrent change answers ABORTED: run it again).
+#[derive(Debug, Args, Default)]
+pub struct UpdateArgs {
+    /// The resource id (or its full name).
+    pub id: String,
+    /// A field edit `PATH=VALUE` (repeatable). PATH is a field (proto or JSON name),
+    /// `.`-separated into messages (`source.ref=main`) or one map key
+    /// (`labels.team=web`); VALUE is proto JSON (`3`, `true`, `[…]`, `{…}`, an enum
+    /// value's name) or plain text. `ferry <area> get ID -o json` shows the fields.
+    #[arg(long = "set", required = true, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Only check the change with the service; change nothing.
+    #[arg(long)]
+    pub validate_only: bool,
 }
 
 /// Paging and filtering of list commands.
@@ -463,6 +482,8 @@ pub enum ServicesCommand {
     },
     /// Create a Service in front of a deployment.
     Create(CreateServiceArgs),
+    /// Change fields: `--set PATH=VALUE` (repeatable), written back with the etag just read.
+    Update(UpdateArgs),
     /// Delete a Service.
     Delete {
         /// The Service id.
@@ -511,6 +532,8 @@ pub enum ExternalEntriesCommand {
     },
     /// Create an external entry.
     Create(CreateExternalEntryArgs),
+    /// Change fields: `--set PATH=VALUE` (repeatable), written back with the etag just read.
+    Update(UpdateArgs),
     /// Delete an external entry.
     Delete {
         /// The entry id.
@@ -562,6 +585,8 @@ pub enum BlueGreenCommand {
         /// The entry id.
         id: String,
     },
+    /// Change fields: `--set PATH=VALUE` (repeatable), written back with the etag just read.
+    Update(UpdateArgs),
     /// Delete an entry (a long-running operation).
     Delete {
         /// The entry id.
@@ -618,6 +643,8 @@ pub enum ApplicationsCommand {
     },
     /// Create an application (no build starts: see `ferry builds start`).
     Create(Box<CreateApplicationArgs>),
+    /// Change fields: `--set PATH=VALUE` (repeatable), written back with the etag just read.
+    Update(UpdateArgs),
     /// Delete an application.
     Delete {
         /// The application id.

@@ -42,6 +42,7 @@ use crate::cli::{
     DeploymentsCommand, EventsCommand, ExternalEntriesCommand, GlobalArgs, HostsCommand,
     ImagesCommand, InstancesCommand, ListArgs, LoginArgs, NamespacesCommand, OperationsCommand,
     Output, PromotionsCommand, RolloutsCommand, SecretsCommand, ServicesCommand, TokensCommand,
+    UpdateArgs,
 };
 use crate::config::{self, Config, Context, DEFAULT_CONTEXT, Env, Resolved};
 use crate::error::{CliError, status_from_proto};
@@ -235,6 +236,41 @@ macro_rules! list_all {
             items.truncate(limit);
         }
         items
+    }};
+}
+
+/// Reads a resource, applies an [`UpdateArgs`]' edits and writes it back with the etag it
+/// read and the top-level fields edited as the update mask; evaluates to the answer.
+macro_rules! update_resource {
+    ($client:expr, $args:expr, $name:expr,
+     $get:ident($get_request:expr), $update:ident($($request:ident)::+ { $field:ident })) => {{
+        let name: String = $name;
+        let args: &UpdateArgs = &$args;
+        let current = $client
+            .$get($get_request)
+            .await
+            .map_err(api(format!("get {name}")))?
+            .into_inner();
+        let (edited, paths) = crate::json::set_fields(&current, &args.set).map_err(|error| {
+            CliError::usage(format!(
+                "--set {error} (`get {} -o json` shows the fields)",
+                args.id
+            ))
+        })?;
+        // Some update requests have more fields (e.g. `allow_missing`), left at defaults.
+        #[allow(clippy::needless_update)]
+        let request = $($request)::+ {
+            $field: Some(edited),
+            update_mask: Some(ferry_proto::prost_types::FieldMask { paths }),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            validate_only: args.validate_only,
+            ..Default::default()
+        };
+        $client
+            .$update(request)
+            .await
+            .map_err(api(format!("update {name}")))?
+            .into_inner()
     }};
 }
 
@@ -506,6 +542,17 @@ impl Session {
                     .await
                     .map_err(api(format!("create namespace {id}")))?
                     .into_inner();
+                self.printer.one(&item, render::namespaces);
+            }
+            NamespacesCommand::Update(args) => {
+                let name = request::namespace_name(&args.id);
+                let item = update_resource!(
+                    client,
+                    args,
+                    name.clone(),
+                    get_namespace(deploy::GetNamespaceRequest { name }),
+                    update_namespace(deploy::UpdateNamespaceRequest { namespace })
+                );
                 self.printer.one(&item, render::namespaces);
             }
             NamespacesCommand::Delete { id, force } => {
@@ -1051,6 +1098,17 @@ impl Session {
                     .into_inner();
                 self.printer.one(&item, render::services);
             }
+            ServicesCommand::Update(args) => {
+                let name = name(&args.id)?;
+                let item = update_resource!(
+                    client,
+                    args,
+                    name.clone(),
+                    get_service(routing::GetServiceRequest { name }),
+                    update_service(routing::UpdateServiceRequest { service })
+                );
+                self.printer.one(&item, render::services);
+            }
             ServicesCommand::Delete { id } => {
                 let name = name(&id)?;
                 client
@@ -1128,6 +1186,17 @@ impl Session {
                     .await
                     .map_err(api(action))?
                     .into_inner();
+                self.printer.one(&item, render::external_entries);
+            }
+            ExternalEntriesCommand::Update(args) => {
+                let name = name(&args.id)?;
+                let item = update_resource!(
+                    client,
+                    args,
+                    name.clone(),
+                    get_external_entry(catalog::GetExternalEntryRequest { name }),
+                    update_external_entry(catalog::UpdateExternalEntryRequest { external_entry })
+                );
                 self.printer.one(&item, render::external_entries);
             }
             ExternalEntriesCommand::Delete { id } => {
@@ -1213,6 +1282,19 @@ impl Session {
                     .into_inner();
                 self.follow(operation).await?;
             }
+            BlueGreenCommand::Update(args) => {
+                let name = name(&args.id);
+                let item = update_resource!(
+                    client,
+                    args,
+                    name.clone(),
+                    get_blue_green_entry(routing::GetBlueGreenEntryRequest { name }),
+                    update_blue_green_entry(routing::UpdateBlueGreenEntryRequest {
+                        blue_green_entry
+                    })
+                );
+                self.printer.one(&item, render::blue_green_entries);
+            }
             BlueGreenCommand::Delete { id } => {
                 let name = name(&id);
                 let operation = client
@@ -1286,6 +1368,17 @@ impl Session {
                     .await
                     .map_err(api(action))?
                     .into_inner();
+                self.printer.one(&item, render::applications);
+            }
+            ApplicationsCommand::Update(args) => {
+                let name = name(&args.id);
+                let item = update_resource!(
+                    client,
+                    args,
+                    name.clone(),
+                    get_application(build::GetApplicationRequest { name }),
+                    update_application(build::UpdateApplicationRequest { application })
+                );
                 self.printer.one(&item, render::applications);
             }
             ApplicationsCommand::Delete { id, force } => {

@@ -5,7 +5,9 @@
 use std::sync::OnceLock;
 
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage as _, SerializeOptions,
+};
 
 use ferry_proto::ferry::auth::v1 as auth;
 use ferry_proto::ferry::build::v1 as build;
@@ -88,6 +90,152 @@ pub fn from_json<M: ProtoName>(text: &str) -> Result<M, String> {
     M::decode(dynamic.encode_to_vec().as_slice()).map_err(|error| error.to_string())
 }
 
+/// Applies `PATH=VALUE` edits to a copy of `message` and returns it with the update mask
+/// they make: the top-level field of each edit, deduplicated, in order. (The message sent
+/// is the one just read, edited, with its etag: replacing the whole top-level field
+/// changes exactly what the edits change, and every service accepts top-level paths.)
+///
+/// PATH names fields by their proto or JSON names, `.`-separated through singular
+/// messages (`source.ref`); a last segment after a map field sets one key
+/// (`labels.team=web`, whose mask path is the whole map, `labels`). VALUE is proto JSON
+/// (`3`, `true`, `"text"`, `[…]`, `{…}`, an enum's name); text that is not JSON, or JSON
+/// the field does not accept as such (`display_name=123`), is taken as a string.
+pub fn set_fields<M: ProtoName>(message: &M, edits: &[String]) -> Result<(M, Vec<String>), String> {
+    let mut dynamic =
+        DynamicMessage::decode(descriptor(M::NAME), message.encode_to_vec().as_slice())
+            .expect("a message re-decodes with its own descriptor");
+    let mut mask: Vec<String> = Vec::new();
+    for edit in edits {
+        let Some((path, value)) = edit.split_once('=') else {
+            return Err(format!("{edit:?}: expected PATH=VALUE"));
+        };
+        let segments: Vec<&str> = path.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(format!("{edit:?}: {path:?} is not a field path"));
+        }
+        let masked = set_path(&mut dynamic, &segments, value)
+            .map_err(|error| format!("{edit:?}: {error}"))?;
+        if !mask.contains(&masked) {
+            mask.push(masked);
+        }
+    }
+    let edited =
+        M::decode(dynamic.encode_to_vec().as_slice()).map_err(|error| error.to_string())?;
+    Ok((edited, mask))
+}
+
+/// Sets `segments` (a path below `message`) to `value`; returns the name of the first
+/// segment's field.
+fn set_path(
+    message: &mut DynamicMessage,
+    segments: &[&str],
+    value: &str,
+) -> Result<String, String> {
+    let descriptor = message.descriptor();
+    let field = descriptor
+        .get_field_by_name(segments[0])
+        .or_else(|| descriptor.get_field_by_json_name(segments[0]))
+        .ok_or_else(|| {
+            let known: Vec<String> = descriptor.fields().map(|f| f.name().to_string()).collect();
+            format!(
+                "{} has no field {:?} (fields: {})",
+                descriptor.name(),
+                segments[0],
+                known.join(", ")
+            )
+        })?;
+    let rest = &segments[1..];
+    if rest.is_empty() {
+        let parsed = parse_field(&descriptor, field.json_name(), value)?;
+        let field_value = parsed.get_field(&field).into_owned();
+        message.set_field(&field, field_value);
+        return Ok(field.name().to_string());
+    }
+    if field.is_map() && rest.len() == 1 {
+        // One key of a map: parse `{"field": {"key": value}}` and merge that entry.
+        let key = rest[0];
+        let parsed = parse_map_entry(&descriptor, field.json_name(), key, value)?;
+        let entries = parsed.get_field(&field).into_owned();
+        let (prost_reflect::Value::Map(new), prost_reflect::Value::Map(current)) =
+            (entries, message.get_field_mut(&field))
+        else {
+            return Err(format!("{} is not a map", field.name()));
+        };
+        current.extend(new);
+        return Ok(field.name().to_string());
+    }
+    if field.is_list() || field.is_map() {
+        return Err(format!(
+            "{} is a list or map: set it whole ({}=[…] or {{…}})",
+            field.name(),
+            field.name()
+        ));
+    }
+    match message.get_field_mut(&field) {
+        prost_reflect::Value::Message(inner) => {
+            set_path(inner, rest, value)?;
+            Ok(field.name().to_string())
+        }
+        _ => Err(format!(
+            "{} is not a message: it has no field {:?}",
+            field.name(),
+            rest[0]
+        )),
+    }
+}
+
+/// Reads `{json_name: value}` as a `descriptor` message: `value` as JSON first, then, if
+/// that is not JSON or the field does not take it, as a JSON string.
+fn parse_field(
+    descriptor: &MessageDescriptor,
+    json_name: &str,
+    value: &str,
+) -> Result<DynamicMessage, String> {
+    let read = |json: serde_json::Value| {
+        let mut object = serde_json::Map::new();
+        object.insert(json_name.to_string(), json);
+        DynamicMessage::deserialize(descriptor.clone(), serde_json::Value::Object(object))
+            .map_err(|error| error.to_string())
+    };
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(json) => {
+            let as_string = !json.is_string();
+            read(json).or_else(|error| {
+                if as_string {
+                    read(serde_json::Value::String(value.to_string())).map_err(|_| error)
+                } else {
+                    Err(error)
+                }
+            })
+        }
+        Err(_) => read(serde_json::Value::String(value.to_string())),
+    }
+}
+
+/// Reads `{json_name: {key: value}}` as a `descriptor` message, `value` as in
+/// [`parse_field`].
+fn parse_map_entry(
+    descriptor: &MessageDescriptor,
+    json_name: &str,
+    key: &str,
+    value: &str,
+) -> Result<DynamicMessage, String> {
+    let read = |json: serde_json::Value| {
+        let mut entry = serde_json::Map::new();
+        entry.insert(key.to_string(), json);
+        let mut object = serde_json::Map::new();
+        object.insert(json_name.to_string(), serde_json::Value::Object(entry));
+        DynamicMessage::deserialize(descriptor.clone(), serde_json::Value::Object(object))
+            .map_err(|error| error.to_string())
+    };
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(json) if !json.is_string() => read(json)
+            .or_else(|error| read(serde_json::Value::String(value.to_string())).map_err(|_| error)),
+        Ok(json) => read(json),
+        Err(_) => read(serde_json::Value::String(value.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +297,79 @@ mod tests {
             "{error}"
         );
         assert!(from_json::<deploy::Deployment>(r#"{"nope": 1}"#).is_err());
+    }
+
+    #[test]
+    fn edits_set_fields_and_make_the_mask() {
+        let application = build::Application {
+            name: "namespaces/dev/applications/web".into(),
+            display_name: "Web".into(),
+            source: Some(build::GitSource {
+                repository_url: "https://git.example/web.git".into(),
+                r#ref: "main".into(),
+                ..Default::default()
+            }),
+            labels: [("team".to_string(), "a".to_string())].into(),
+            ..Default::default()
+        };
+        let edits = [
+            "source.ref=release".to_string(),
+            "displayName=123".to_string(),
+            "labels.tier=gold".to_string(),
+            "display_name=\"Web 2\"".to_string(),
+        ];
+        let (edited, mask) = set_fields(&application, &edits).unwrap();
+        assert_eq!(mask, vec!["source", "display_name", "labels"]);
+        let source = edited.source.as_ref().unwrap();
+        assert_eq!(source.r#ref, "release");
+        assert_eq!(
+            source.repository_url, "https://git.example/web.git",
+            "the rest is kept"
+        );
+        assert_eq!(
+            edited.display_name, "Web 2",
+            "the last edit of a field wins"
+        );
+        assert_eq!(edited.labels.get("team").map(String::as_str), Some("a"));
+        assert_eq!(edited.labels.get("tier").map(String::as_str), Some("gold"));
+        assert_eq!(edited.name, application.name);
+    }
+
+    #[test]
+    fn edits_take_enums_numbers_and_whole_lists() {
+        let service = routing::Service::default();
+        let edits = [
+            "session_affinity.mode=MODE_CLIENT_IP".to_string(),
+            "type=TYPE_NODE_PORT".to_string(),
+            r#"ports=[{"name":"http","port":8080}]"#.to_string(),
+        ];
+        let (edited, mask) = set_fields(&service, &edits).unwrap();
+        assert_eq!(mask, vec!["session_affinity", "type", "ports"]);
+        assert_eq!(
+            edited.session_affinity.map(|a| a.mode),
+            Some(routing::session_affinity::Mode::ClientIp as i32)
+        );
+        assert_eq!(edited.r#type, routing::service::Type::NodePort as i32);
+        assert_eq!(edited.ports.len(), 1);
+        assert_eq!(edited.ports[0].port, 8080);
+    }
+
+    #[test]
+    fn bad_edits_say_what_is_wrong() {
+        let service = routing::Service::default();
+        let error = set_fields(&service, &["nope=1".to_string()]).unwrap_err();
+        assert!(
+            error.contains("no field \"nope\"") && error.contains("ports"),
+            "{error}"
+        );
+        let error = set_fields(&service, &["ports".to_string()]).unwrap_err();
+        assert!(error.contains("PATH=VALUE"), "{error}");
+        let error = set_fields(&service, &["type=SIDEWAYS".to_string()]).unwrap_err();
+        assert!(error.contains("type"), "{error}");
+        let error = set_fields(&service, &["ports.port=1".to_string()]).unwrap_err();
+        assert!(error.contains("set it whole"), "{error}");
+        let error = set_fields(&service, &["display_name.x=1".to_string()]).unwrap_err();
+        assert!(error.contains("not a message"), "{error}");
     }
 
     #[test]
