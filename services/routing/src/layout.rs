@@ -8,6 +8,7 @@
 //! | `/ferry/v1/routing/external-entry-status/namespaces/<ns>/externalEntries/<e>` | its observed status, written by the leader |
 //! | `/ferry/v1/routing/blue-green-entries/blueGreenEntries/<e>` | a blue-green entry's configuration, allocations and switch state (`BlueGreenEntry`) |
 //! | `/ferry/v1/routing/blue-green-status/blueGreenEntries/<e>` | its observed status (sides, conditions), written by the leader |
+//! | `/ferry/v1/routing/blue-green-sides/namespaces/<ns>/deployments/<d>` | the entry a deployment is a side of (its claim) |
 //! | `/ferry/v1/routing/cluster-addresses/<ip>` | the holder of a cluster address (resource name, UTF-8), created if absent |
 //! | `/ferry/v1/routing/node-ports/<port>` | the holder of a node port (resource name, UTF-8), created if absent |
 //!
@@ -133,6 +134,7 @@ pub fn node_port_of(key: &str) -> Option<i32> {
 
 const BLUE_GREEN: &str = "routing/blue-green-entries";
 const BLUE_GREEN_STATUS: &str = "routing/blue-green-status";
+const BLUE_GREEN_SIDES: &str = "routing/blue-green-sides";
 
 /// The key of a blue-green entry (`blueGreenEntries/{entry}`): its configuration,
 /// allocations and switch state (active side, switch history).
@@ -153,4 +155,17 @@ pub fn blue_green_prefix() -> String {
 /// The entry name a blue-green key holds.
 pub fn blue_green_name(key: &str) -> Option<&str> {
     keys::resource_name(BLUE_GREEN, key)
+}
+
+/// The claim of a deployment (`namespaces/{ns}/deployments/{d}`) as a side of one
+/// blue-green entry: holds the entry's name, created with the entry (or with the update
+/// that moves a side onto it) only if absent, deleted with it. Two entries racing for
+/// one deployment cannot both write.
+pub fn blue_green_side_key(deployment: &str) -> String {
+    keys::resource(BLUE_GREEN_SIDES, deployment)
+}
+
+/// Whether `key` is a side claim.
+pub fn is_blue_green_side_key(key: &str) -> bool {
+    keys::resource_name(BLUE_GREEN_SIDES, key).is_some()
 }

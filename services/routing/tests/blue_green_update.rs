@@ -7,7 +7,9 @@
 //! (create and update) and refused updates (active side, immutable field, stale etag,
 //! during a switch) that write nothing; `validate_only`; `request_id` retries; a node-port
 //! change claimed and released with the record; the inactive side moved to the third
-//! namespace, then a switch to it answered by that namespace's instances.
+//! namespace, then a switch to it answered by that namespace's instances; the side claims
+//! in etcd follow creates, moves and deletes, and of two entries created at once over the
+//! same deployments exactly one wins (three rounds).
 
 mod common;
 
@@ -645,6 +647,33 @@ async fn blue_green_entries_update_and_list_deployable_namespaces() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
 
+    // Every side deployment is claimed by its entry (shop: blue and third now; other:
+    // fourth and the empty namespace); green's claim went with the move.
+    let claim = |namespace: &str| {
+        let key = ferry_routing::layout::blue_green_side_key(&format!(
+            "namespaces/{namespace}/deployments/shop"
+        ));
+        let store = store.clone();
+        async move {
+            store
+                .get(&key)
+                .await
+                .unwrap()
+                .map(|kv| String::from_utf8(kv.value).unwrap())
+        }
+    };
+    assert_eq!(claim(&blue_ns).await.as_deref(), Some(name));
+    assert_eq!(claim(&third_ns).await.as_deref(), Some(name));
+    assert_eq!(claim(&green_ns).await, None);
+    assert_eq!(
+        claim(&fourth_ns).await.as_deref(),
+        Some("blueGreenEntries/other")
+    );
+    assert_eq!(
+        claim(&empty_ns).await.as_deref(),
+        Some("blueGreenEntries/other")
+    );
+
     for entry in [name, "blueGreenEntries/other"] {
         let deleted = entries
             .delete_blue_green_entry(DeleteBlueGreenEntryRequest {
@@ -657,6 +686,64 @@ async fn blue_green_entries_update_and_list_deployable_namespaces() {
         common::wait(&routing.channel, deleted).await;
     }
     assert_eq!(holder(new_node_port).await, None);
+    for namespace in [&blue_ns, &green_ns, &third_ns, &fourth_ns, &empty_ns] {
+        assert_eq!(claim(namespace).await, None, "deleting frees {namespace}");
+    }
+
+    // Two entries created at once over the same deployments: the side claims let exactly
+    // one through, the other is IN_USE (a check of the other entries alone could pass
+    // both), in every round.
+    for round in 0..3 {
+        let race = |id: String| {
+            let mut entries = entries.clone();
+            let input = BlueGreenEntry {
+                ports: vec![port(0)],
+                r#type: Type::ClusterInternal as i32,
+                ..shop_input.clone()
+            };
+            async move {
+                entries
+                    .create_blue_green_entry(CreateBlueGreenEntryRequest {
+                        blue_green_entry_id: id,
+                        blue_green_entry: Some(input),
+                        ..Default::default()
+                    })
+                    .await
+            }
+        };
+        let (a, b) = tokio::join!(
+            race(format!("race-a{round}")),
+            race(format!("race-b{round}"))
+        );
+        let (winner, loser) = match (a, b) {
+            (Ok(won), Err(lost)) => (won.into_inner(), lost),
+            (Err(lost), Ok(won)) => (won.into_inner(), lost),
+            other => panic!("round {round}: exactly one create must win: {other:?}"),
+        };
+        assert_eq!(loser.code(), Code::FailedPrecondition, "{loser:?}");
+        assert_eq!(reason(&loser), "IN_USE", "{loser:?}");
+        let done = common::wait(&routing.channel, winner).await;
+        let winner_name = match done.result {
+            Some(operation::Result::Response(any)) => {
+                <BlueGreenEntry as prost::Message>::decode(any.value.as_slice())
+                    .unwrap()
+                    .name
+            }
+            other => panic!("round {round}: {other:?}"),
+        };
+        assert_eq!(claim(&blue_ns).await, Some(winner_name.clone()));
+        assert_eq!(claim(&green_ns).await, Some(winner_name.clone()));
+        let deleted = entries
+            .delete_blue_green_entry(DeleteBlueGreenEntryRequest {
+                name: winner_name,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        common::wait(&routing.channel, deleted).await;
+        assert_eq!(claim(&blue_ns).await, None);
+    }
     routing.stop().await;
     for deployment in deployments {
         let deleted = DeploymentServiceClient::new(deploy.channel.clone())

@@ -209,6 +209,7 @@ impl BlueGreenApi {
                                 .when(Precondition::Absent(layout::node_port_key(*port)))
                                 .put(layout::node_port_key(*port), name.as_bytes().to_vec());
                         }
+                        txn = claim_sides(txn, &sides, &name);
                         match self.store.txn(txn).await {
                             Ok(_) => return Ok(operation),
                             Err(
@@ -217,6 +218,9 @@ impl BlueGreenApi {
                             ) => {
                                 if conflict == key {
                                     return Err(ApiError::already_exists(&name));
+                                }
+                                if layout::is_blue_green_side_key(&conflict) {
+                                    return Err(self.side_taken(&conflict, &sides).await?);
                                 }
                                 if let Some(port) = layout::node_port_of(&conflict) {
                                     let holder = self.allocations.holder(&conflict).await?;
@@ -272,6 +276,10 @@ impl BlueGreenApi {
                     }
                     for allocation in &entry.allocated_node_ports {
                         txn = txn.delete(layout::node_port_key(allocation.node_port));
+                    }
+                    for side in [Side::Blue, Side::Green] {
+                        let deployment = model::side_deployment(&entry, side);
+                        txn = txn.delete(layout::blue_green_side_key(&deployment));
                     }
                     match self.store.txn(txn).await {
                         Ok(_) => Ok(operation),
@@ -469,6 +477,18 @@ impl BlueGreenApi {
         Ok(())
     }
 
+    /// The IN_USE answer for the side claim `key` (of one of `sides`) that another entry
+    /// wrote first.
+    async fn side_taken(&self, key: &str, sides: &[String]) -> Result<ApiError, RoutingError> {
+        let holder = self.allocations.holder(key).await?;
+        let deployment = sides
+            .iter()
+            .find(|deployment| layout::blue_green_side_key(deployment) == key)
+            .cloned()
+            .unwrap_or_default();
+        Ok(model::in_use(&deployment, &holder))
+    }
+
     async fn update(
         &self,
         request: UpdateBlueGreenEntryRequest,
@@ -513,12 +533,15 @@ impl BlueGreenApi {
         }
         let mut updated = model::apply_update(&current, input, paths)?;
         model::validate(&updated, "blue_green_entry")?;
-        let moved: Vec<String> = [Side::Blue, Side::Green]
+        let moved_sides: Vec<Side> = [Side::Blue, Side::Green]
             .into_iter()
             .filter(|side| {
                 model::side_namespace(&updated, *side) != model::side_namespace(&current, *side)
             })
-            .map(|side| model::side_deployment(&updated, side))
+            .collect();
+        let moved: Vec<String> = moved_sides
+            .iter()
+            .map(|side| model::side_deployment(&updated, *side))
             .collect();
         if !moved.is_empty() {
             self.check_not_in_use(&moved, &current.name).await?;
@@ -549,8 +572,29 @@ impl BlueGreenApi {
         for port in &claims.released {
             txn = txn.delete(layout::node_port_key(*port));
         }
+        // A side moved to another namespace swaps its claim; a deployment that stays with
+        // this entry (blue and green trading namespaces) keeps its claim.
+        let previous: Vec<String> = moved_sides
+            .iter()
+            .map(|side| model::side_deployment(&current, *side))
+            .collect();
+        for deployment in previous.iter().filter(|d| !moved.contains(d)) {
+            txn = txn.delete(layout::blue_green_side_key(deployment));
+        }
+        let claimed: Vec<String> = moved
+            .iter()
+            .filter(|deployment| !previous.contains(deployment))
+            .cloned()
+            .collect();
+        txn = claim_sides(txn, &claimed, &name);
         match self.store.txn(txn).await {
             Ok(new_revision) => self.with_status(updated, new_revision).await,
+            Err(
+                StoreError::Conflict { key: conflict }
+                | StoreError::AlreadyExists { key: conflict },
+            ) if layout::is_blue_green_side_key(&conflict) => {
+                Err(self.side_taken(&conflict, &claimed).await?.into())
+            }
             Err(
                 StoreError::Conflict { key: conflict }
                 | StoreError::AlreadyExists { key: conflict },
@@ -720,6 +764,17 @@ fn switch_in_progress(entry: &BlueGreenEntry) -> ApiError {
     )
     .with_metadata("resource", &entry.name)
     .with_metadata("operation", operation)
+}
+
+/// Adds to `txn` the claims of `deployments` as sides of `name`: each must be absent.
+fn claim_sides(mut txn: ferry_store::Txn, deployments: &[String], name: &str) -> ferry_store::Txn {
+    for deployment in deployments {
+        let key = layout::blue_green_side_key(deployment);
+        txn = txn
+            .when(Precondition::Absent(key.clone()))
+            .put(key, name.as_bytes().to_vec());
+    }
+    txn
 }
 
 /// FAILED_PRECONDITION (TARGET_UNHEALTHY) for a side that cannot take traffic.

@@ -16,10 +16,12 @@
 //! programming loop swaps its backend set atomically, and connections to the old side
 //! drain for `drain_timeout`), then ends the switch once the drain time has passed.
 //!
-//! A deployment is a side of at most one entry: create and an update that moves the
-//! inactive side check the other entries (FAILED_PRECONDITION, IN_USE) before writing.
-//! The check reads the entries, it is not a claim inside the write's transaction: two
-//! concurrent writes naming the same deployment can both pass it.
+//! A deployment is a side of at most one entry: each side deployment has a claim key
+//! (`layout::blue_green_side_key`) holding the entry's name, created only if absent in
+//! the same transaction as the entry (or the update that moves the inactive side) and
+//! deleted with it, so of two concurrent writes naming one deployment one loses
+//! (FAILED_PRECONDITION, IN_USE, naming the holder). The entries are also read and checked
+//! before writing, which catches entries written before claims existed.
 
 pub mod api;
 pub mod controller;
