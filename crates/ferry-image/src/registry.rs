@@ -443,6 +443,35 @@ impl RegistryClient {
         }
     }
 
+    /// Tags the manifest `digest` of `image`'s repository as `tag`: the exact bytes are
+    /// fetched and `PUT` again under the tag (the distribution API has no other way), so
+    /// the tag resolves to the same digest. A tag already there moves.
+    pub async fn tag_manifest(
+        &self,
+        image: &Reference,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<(), ImageError> {
+        let (media_type, body, served) = self.fetch_manifest(image, &digest.to_string()).await?;
+        if served != *digest {
+            return Err(ImageError::DigestMismatch {
+                what: format!("manifest of {image}"),
+                expected: digest.to_string(),
+                actual: served.to_string(),
+            });
+        }
+        let target = Reference::new(image.registry(), image.repository(), Some(tag))?;
+        let put = self.put_manifest(&target, &media_type, body).await?;
+        if put != *digest {
+            return Err(ImageError::DigestMismatch {
+                what: format!("manifest tagged {tag}"),
+                expected: digest.to_string(),
+                actual: put.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     fn blob_url(&self, image: &Reference, digest: &Digest) -> String {
         format!(
             "{}/v2/{}/blobs/{digest}",

@@ -565,3 +565,52 @@ async fn build_and_push_reuses_the_previous_layer_of_unchanged_content() {
     assert_eq!(fourth.digest, third.digest);
     assert_eq!(fourth.uploaded_blobs, 0);
 }
+
+#[tokio::test]
+async fn a_manifest_is_tagged_by_digest_and_the_tag_moves() {
+    let client = testing::client();
+    let suffix = testing::unique_suffix();
+    let base = push_base(&client, &format!("tag-{suffix}")).await;
+    let target = reference(&format!("{}/ferry-test/tagged-{suffix}:1", registry()));
+    let mut digests = Vec::new();
+    for content in ["one", "two"] {
+        let mut builder = LayerBuilder::default();
+        builder
+            .add_bytes("/srv/content", content.as_bytes().to_vec(), 0o644)
+            .unwrap();
+        let layer = build_layer(builder).await.unwrap();
+        let report = assemble_and_push(
+            &client,
+            &target,
+            &Base::Image(base.clone()),
+            &layer,
+            &ImageSettings::default(),
+        )
+        .await
+        .unwrap();
+        digests.push(report.digest.clone());
+    }
+    let stable = reference(&format!("{}/ferry-test/tagged-{suffix}:stable", registry()));
+    for digest in &digests {
+        client
+            .tag_manifest(&target, digest, "stable")
+            .await
+            .unwrap();
+        let pulled = client.get_manifest(&stable).await.unwrap();
+        assert_eq!(
+            &pulled.digest, digest,
+            "the tag resolves to the tagged digest"
+        );
+    }
+    // A digest the repository does not have: NOT_FOUND-like error, the tag stays.
+    let missing = Digest::of(b"not a manifest");
+    let error = client
+        .tag_manifest(&target, &missing, "stable")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ImageError::NotFound { .. }), "{error:?}");
+    assert_eq!(
+        client.get_manifest(&stable).await.unwrap().digest,
+        digests[1]
+    );
+}

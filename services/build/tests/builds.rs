@@ -319,6 +319,11 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         .unwrap()
         .into_inner();
     assert_eq!(stable.build_number, 1);
+    assert_eq!(
+        registry_tag_digest(&stable.image_uri, "stable").await,
+        stable.digest,
+        "the alias is a tag of the version's manifest in the registry"
+    );
     image_api
         .update_image(set_alias(images.images[0].clone()))
         .await
@@ -331,6 +336,11 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         .unwrap()
         .into_inner();
     assert_eq!(stable.build_number, 3);
+    assert_eq!(
+        registry_tag_digest(&stable.image_uri, "stable").await,
+        stable.digest,
+        "the tag moved with the alias"
+    );
     let old = image_api
         .get_image(GetImageRequest {
             name: images.images[2].name.clone(),
@@ -924,4 +934,23 @@ async fn artifact_mode_pushes_without_the_engine_and_reuses_unchanged_blobs() {
         failed.failure_message
     );
     service.stop().await;
+}
+
+/// The digest the registry serves for `tag` in the repository of `image_uri`
+/// (`registry/repository:tag@digest`).
+async fn registry_tag_digest(image_uri: &str, tag: &str) -> String {
+    let without_digest = image_uri.split('@').next().unwrap();
+    let (repository, _) = without_digest.rsplit_once(':').unwrap();
+    let reference: ferry_image::Reference = format!("{repository}:{tag}").parse().unwrap();
+    let client = ferry_image::RegistryClient::new(ferry_image::ClientOptions {
+        protocol: ferry_image::Protocol::Http,
+        ..Default::default()
+    })
+    .unwrap();
+    client
+        .get_manifest(&reference)
+        .await
+        .unwrap()
+        .digest
+        .to_string()
 }

@@ -201,6 +201,29 @@ impl ImageApi {
         if request.validate_only {
             return Ok(updated);
         }
+        // New aliases become tags of the manifest in the built-in registry first: a
+        // registry that cannot tag fails the update before anything is written.
+        if let Some(repository) = self.registry.repository_of(&current.image_uri) {
+            for alias in updated
+                .aliases
+                .iter()
+                .filter(|alias| !current.aliases.contains(alias))
+            {
+                if let Err(message) = self.registry.tag(repository, &current.digest, alias).await {
+                    return Err(ApiError::new(
+                        tonic::Code::Unavailable,
+                        ErrorReason::BackendUnavailable,
+                        format!(
+                            "cannot tag {repository}@{} as {alias:?} in the registry \
+                             ({message}); nothing was changed",
+                            current.digest
+                        ),
+                    )
+                    .with_metadata("registry", &self.registry.address)
+                    .into());
+                }
+            }
+        }
         let key = image_key(&current.name);
         let name = current.name.clone();
         self.idempotency

@@ -1,7 +1,10 @@
-//! The built-in registry's side of image deletion: a manifest is deleted (OCI
-//! distribution API, `DELETE /v2/<repository>/manifests/<digest>`) once no image record
-//! refers to its digest any more. The distribution API cannot remove one tag alone, so a
-//! digest two versions share stays until both are deleted.
+//! The built-in registry's side of image versions: an alias is also a tag of the
+//! version's manifest (so `docker pull <registry>/<repository>:stable` gets what the alias
+//! names), and a manifest is deleted (OCI distribution API,
+//! `DELETE /v2/<repository>/manifests/<digest>`) once no image record refers to its digest
+//! any more. The distribution API cannot remove one tag alone, so a digest two versions
+//! share stays until both are deleted, and an alias removed from every version stays a tag
+//! of the manifest it last named until that manifest is deleted.
 
 use std::time::Duration;
 
@@ -28,6 +31,37 @@ impl BuiltinRegistry {
             name.rsplit_once(':')
                 .map_or(name, |(repository, _)| repository),
         )
+    }
+
+    /// Tags the manifest `digest` of `repository` as `tag` (an image alias), moving the
+    /// tag if another manifest had it; a failure is returned as text.
+    pub async fn tag(&self, repository: &str, digest: &str, tag: &str) -> Result<(), String> {
+        let mut options = ferry_image::ClientOptions {
+            protocol: if ferry_image::is_loopback(&self.address) {
+                ferry_image::Protocol::Http
+            } else {
+                ferry_image::Protocol::Auto
+            },
+            request_timeout: Duration::from_secs(30),
+            ..Default::default()
+        };
+        if let Some(credentials) = &self.credentials {
+            options.credentials.insert(
+                self.address.clone(),
+                ferry_image::Credentials::Basic {
+                    username: credentials.username.clone(),
+                    password: ferry_image::Secret::new(credentials.password.clone()),
+                },
+            );
+        }
+        let client = ferry_image::RegistryClient::new(options).map_err(|e| e.to_string())?;
+        let image = ferry_image::Reference::new(&self.address, repository, None)
+            .map_err(|e| e.to_string())?;
+        let digest: ferry_image::Digest = digest.parse().map_err(|e| format!("{e}"))?;
+        client
+            .tag_manifest(&image, &digest, tag)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Deletes the manifest `digest` of `repository`; a failure is returned as text.
