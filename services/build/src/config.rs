@@ -9,6 +9,11 @@
 //! | `FERRY_BUILD_BUILDER_IMAGE` | The default builder image (default `ferry-builder:latest`) |
 //! | `FERRY_BUILD_WORK_DIR` | Where fetched repositories are kept, one bare clone per application (default `/var/tmp/ferry-build`) |
 //! | `FERRY_BUILD_NETWORK` | Docker network mode of builder containers (default: the engine's default) |
+//! | `FERRY_BUILD_BUILDER` | Where builds run: `docker` (default; builder containers on `FERRY_BUILD_DOCKER_HOST`) or `kubernetes` (one `batch/v1` Job per build, see [`crate::build::kube`]) |
+//! | `FERRY_BUILD_KUBECONFIG` | With `kubernetes`: a kubeconfig file (its current context) of the cluster builds run on |
+//! | `FERRY_BUILD_KUBE_IN_CLUSTER` | With `kubernetes`: `1` uses the service account of the pod the service runs in instead (exactly one of this and `FERRY_BUILD_KUBECONFIG`) |
+//! | `FERRY_BUILD_KUBE_NAMESPACE` | Namespace of the build Jobs, their Secrets and cache claims (default `ferry-builds`; created when missing) |
+//! | `FERRY_BUILD_BUILDKIT_IMAGE` | Image of the Jobs' `image` container, a rootless BuildKit (default [`DEFAULT_BUILDKIT_IMAGE`]) |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,6 +36,49 @@ impl std::fmt::Debug for RegistryCredentials {
     }
 }
 
+/// The default BuildKit image of Kubernetes builds (rootless: no privileged pod).
+pub const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:v0.16.0-rootless";
+
+/// Where builds run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuilderKind {
+    /// Builder containers on the Docker engine `FERRY_BUILD_DOCKER_HOST`.
+    #[default]
+    Docker,
+    /// One Job per build on a Kubernetes cluster.
+    Kubernetes,
+}
+
+/// How the service reaches the cluster of Kubernetes builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeConnection {
+    /// A kubeconfig file (its current context).
+    Kubeconfig(PathBuf),
+    /// The service account of the pod the service runs in.
+    InCluster,
+}
+
+/// The settings of the Kubernetes builder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KubeBuilderSettings {
+    /// How to reach the cluster; `None` when not configured (the Docker builder).
+    pub connection: Option<KubeConnection>,
+    /// Namespace of the Jobs, Secrets and cache claims.
+    pub namespace: String,
+    /// The BuildKit image of the `image` container.
+    pub buildkit_image: String,
+}
+
+impl Default for KubeBuilderSettings {
+    fn default() -> Self {
+        Self {
+            connection: None,
+            namespace: "ferry-builds".to_string(),
+            buildkit_image: DEFAULT_BUILDKIT_IMAGE.to_string(),
+        }
+    }
+}
+
 /// What the build service needs besides the kit's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildSettings {
@@ -46,6 +94,10 @@ pub struct BuildSettings {
     pub work_dir: PathBuf,
     /// Network mode of builder containers; empty for the engine's default.
     pub network: String,
+    /// Where builds run.
+    pub builder: BuilderKind,
+    /// The Kubernetes builder (used when `builder` is [`BuilderKind::Kubernetes`]).
+    pub kube: KubeBuilderSettings,
 }
 
 impl Default for BuildSettings {
@@ -57,6 +109,8 @@ impl Default for BuildSettings {
             builder_image: "ferry-builder:latest".to_string(),
             work_dir: PathBuf::from("/var/tmp/ferry-build"),
             network: String::new(),
+            builder: BuilderKind::Docker,
+            kube: KubeBuilderSettings::default(),
         }
     }
 }
@@ -104,6 +158,53 @@ impl BuildSettings {
         if let Some(network) = get("FERRY_BUILD_NETWORK") {
             settings.network = network.to_string();
         }
+        if let Some(builder) = get("FERRY_BUILD_BUILDER") {
+            settings.builder = match builder {
+                "docker" => BuilderKind::Docker,
+                "kubernetes" => BuilderKind::Kubernetes,
+                other => {
+                    anyhow::bail!("FERRY_BUILD_BUILDER: {other:?} must be `docker` or `kubernetes`")
+                }
+            };
+        }
+        let in_cluster = match get("FERRY_BUILD_KUBE_IN_CLUSTER") {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                anyhow::bail!("FERRY_BUILD_KUBE_IN_CLUSTER: {other:?} must be 1 or 0")
+            }
+        };
+        match (get("FERRY_BUILD_KUBECONFIG"), in_cluster) {
+            (Some(_), true) => anyhow::bail!(
+                "FERRY_BUILD_KUBECONFIG and FERRY_BUILD_KUBE_IN_CLUSTER=1 are both set: give one"
+            ),
+            (Some(path), false) => {
+                std::fs::metadata(path)
+                    .map_err(|e| anyhow::anyhow!("FERRY_BUILD_KUBECONFIG: {path}: {e}"))?;
+                settings.kube.connection = Some(KubeConnection::Kubeconfig(PathBuf::from(path)));
+            }
+            (None, true) => settings.kube.connection = Some(KubeConnection::InCluster),
+            (None, false) => {}
+        }
+        if let Some(namespace) = get("FERRY_BUILD_KUBE_NAMESPACE") {
+            if !ferry_kit::aip::is_valid_id(namespace) {
+                anyhow::bail!(
+                    "FERRY_BUILD_KUBE_NAMESPACE: {namespace:?} is not a namespace name (1 to 63 lower-case letters, digits or `-`, starting with a letter)"
+                );
+            }
+            settings.kube.namespace = namespace.to_string();
+        }
+        if let Some(image) = get("FERRY_BUILD_BUILDKIT_IMAGE") {
+            if image.chars().any(char::is_whitespace) {
+                anyhow::bail!("FERRY_BUILD_BUILDKIT_IMAGE: {image:?} is not an image reference");
+            }
+            settings.kube.buildkit_image = image.to_string();
+        }
+        if settings.builder == BuilderKind::Kubernetes && settings.kube.connection.is_none() {
+            anyhow::bail!(
+                "FERRY_BUILD_BUILDER=kubernetes needs FERRY_BUILD_KUBECONFIG (a file) or FERRY_BUILD_KUBE_IN_CLUSTER=1"
+            );
+        }
         Ok(settings)
     }
 }
@@ -137,5 +238,90 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kubernetes_builder_settings_parse_and_refuse_bad_values() {
+        let defaults = BuildSettings::from_env(&HashMap::new()).unwrap();
+        assert_eq!(defaults.builder, BuilderKind::Docker);
+        assert_eq!(defaults.kube.namespace, "ferry-builds");
+        assert_eq!(defaults.kube.buildkit_image, DEFAULT_BUILDKIT_IMAGE);
+        assert!(defaults.kube.buildkit_image.contains("rootless"));
+
+        let file = tempfile_path();
+        let kube = BuildSettings::from_env(&env_of(&[
+            ("FERRY_BUILD_BUILDER", "kubernetes"),
+            ("FERRY_BUILD_KUBECONFIG", file.to_str().unwrap()),
+            ("FERRY_BUILD_KUBE_NAMESPACE", "builds"),
+            ("FERRY_BUILD_BUILDKIT_IMAGE", "r:5000/buildkit:1"),
+        ]))
+        .unwrap();
+        assert_eq!(kube.builder, BuilderKind::Kubernetes);
+        assert_eq!(
+            kube.kube.connection,
+            Some(KubeConnection::Kubeconfig(file.clone()))
+        );
+        assert_eq!(kube.kube.namespace, "builds");
+        assert_eq!(kube.kube.buildkit_image, "r:5000/buildkit:1");
+        let in_cluster = BuildSettings::from_env(&env_of(&[
+            ("FERRY_BUILD_BUILDER", "kubernetes"),
+            ("FERRY_BUILD_KUBE_IN_CLUSTER", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(in_cluster.kube.connection, Some(KubeConnection::InCluster));
+
+        for (pairs, variable) in [
+            (vec![("FERRY_BUILD_BUILDER", "k8s")], "FERRY_BUILD_BUILDER"),
+            (
+                vec![("FERRY_BUILD_BUILDER", "kubernetes")],
+                "FERRY_BUILD_KUBECONFIG",
+            ),
+            (
+                vec![("FERRY_BUILD_KUBECONFIG", "/nonexistent/kubeconfig")],
+                "FERRY_BUILD_KUBECONFIG",
+            ),
+            (
+                vec![("FERRY_BUILD_KUBE_IN_CLUSTER", "yes")],
+                "FERRY_BUILD_KUBE_IN_CLUSTER",
+            ),
+            (
+                vec![
+                    ("FERRY_BUILD_KUBE_IN_CLUSTER", "1"),
+                    ("FERRY_BUILD_KUBECONFIG", file.to_str().unwrap()),
+                ],
+                "FERRY_BUILD_KUBE_IN_CLUSTER",
+            ),
+            (
+                vec![("FERRY_BUILD_KUBE_NAMESPACE", "Builds_1")],
+                "FERRY_BUILD_KUBE_NAMESPACE",
+            ),
+            (
+                vec![("FERRY_BUILD_BUILDKIT_IMAGE", "moby/buildkit latest")],
+                "FERRY_BUILD_BUILDKIT_IMAGE",
+            ),
+        ] {
+            let error = BuildSettings::from_env(&env_of(&pairs)).unwrap_err();
+            assert!(
+                error.to_string().contains(variable),
+                "{pairs:?}: {error} does not name {variable}"
+            );
+        }
+        let _ = std::fs::remove_file(file);
+    }
+
+    fn tempfile_path() -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "ferry-build-config-test-{}.kubeconfig",
+            std::process::id()
+        ));
+        std::fs::write(&path, "apiVersion: v1\nkind: Config\n").unwrap();
+        path
     }
 }

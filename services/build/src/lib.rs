@@ -9,6 +9,13 @@
 //! API.
 //!
 //! Settings besides the kit's are read from `FERRY_BUILD_*` (see [`config`]).
+//!
+//! Benchmark: `cargo bench -p ferry-build --bench builds` (`benches/builds.rs`) times
+//! cold, warm and no-change builds through the API in both image modes and compares
+//! artifact assembly with `docker build` + push; it needs the tests' components
+//! (`FERRY_TEST_DOCKER_HOST`, `FERRY_TEST_REGISTRY`, etcd from `FERRY_ETCD_ENDPOINTS` or
+//! started privately) and writes its figures to `<target>/bench/builds.json` (or
+//! `FERRY_BENCH_OUT`); `FERRY_BENCH_REPS` sets the repetitions (default 5).
 
 pub mod application;
 pub mod autodeploy;

@@ -367,6 +367,51 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
 }
 
 #[tokio::test]
+async fn submodules_reach_the_builder_at_their_recorded_commit() {
+    let base = common::prepare_images().await;
+    let work = tempfile::tempdir().unwrap();
+    let service = common::Service::start("build-submodules", common::settings(work.path())).await;
+    let lib = common::Repo::new();
+    lib.commit(&[("lib.txt", "from lib v1\n")], "lib v1");
+    let repo = common::Repo::new();
+    common::commit_web_app(&repo, &base, "with a submodule");
+    let output = std::process::Command::new("git")
+        .current_dir(&repo.dir)
+        .args([
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "--quiet",
+            &lib.url(),
+            "vendor/lib",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    repo.commit(&[], "add the submodule");
+    // A later lib commit is not what the app records.
+    lib.commit(&[("lib.txt", "from lib v2\n")], "lib v2");
+    let mut application = web_app(
+        &repo.url(),
+        "grep -q 'from lib v1' vendor/lib/lib.txt && echo submodule-ok\n",
+    );
+    application.source.as_mut().unwrap().fetch_submodules = true;
+    create_app(&service.channel, "withsub", application).await;
+    let operation = common::wait(
+        &service.channel,
+        start_build(&service.channel, "withsub", "").await,
+        Duration::from_secs(120),
+    )
+    .await;
+    let build = build_of(&service.channel, &operation).await;
+    let (log, _) = logs_of(&service.channel, &build.name, 0).await;
+    assert_eq!(build.state(), State::Succeeded, "{log}");
+    assert!(log.contains("submodule vendor/lib: "), "{log}");
+    assert!(log.contains("submodule-ok"), "{log}");
+}
+
+#[tokio::test]
 async fn failing_tests_and_bad_sources_fail_the_build_without_an_image() {
     let base = common::prepare_images().await;
     let work = tempfile::tempdir().unwrap();

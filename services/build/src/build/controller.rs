@@ -18,6 +18,23 @@
 //! Cancellation (CancelBuild or CancelOperation) is polled from the Operation every
 //! half second while running: the builder container is removed (its processes killed)
 //! and the build ends CANCELLED.
+//!
+//! With the Kubernetes builder (`FERRY_BUILD_BUILDER=kubernetes`, see [`super::kube`])
+//! FETCH still resolves the ref in the service's work directory, then one Job per build
+//! runs the steps: FETCH ends when the Job's `fetch` container (the exact commit into
+//! the workspace) ends, BUILD, TEST and IMAGE start and end with their containers (their
+//! logs followed into the build log when the cluster serves them), and PUSH reads the
+//! digest of the pushed tag from the registry (a Job that completed without the image
+//! in the registry fails the build). The Job's state is polled every half second; a
+//! Job that disappears ends the build FAILED with `FAILURE_REASON_BUILDER_LOST`, its
+//! deadline (`activeDeadlineSeconds`, the build's timeout) with
+//! `FAILURE_REASON_TIMED_OUT`. A cancelled, failed or abandoned build's Job is deleted
+//! (its pods with it); a finished Job is kept for an hour (`ttlSecondsAfterFinished`);
+//! the Job's Secrets are deleted at the build's end whatever happened. A build found
+//! RUNNING by a new leader is not re-attached: as with Docker, its Job is deleted and it
+//! ends FAILED (`FAILURE_REASON_BUILDER_LOST`). Artifact mode needs the Docker builder
+//! (the image is assembled from the workspace the service downloads) and fails at once
+//! with `FAILURE_REASON_INVALID_CONFIG` on Kubernetes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +53,15 @@ use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
 use super::docker::{self, BuilderEngine, BuilderSpec, Output, OutputStream, PushAuth};
-use super::git::{GitError, RepoCache};
+use super::git::{CommitInfo, GitAuth, GitError, RepoCache};
+use super::kube as manifests;
+use super::kube_run::{self, LogPiece};
+use super::kube_status::{ContainerState, Outcome};
 use super::logs::LogWriter;
 use super::model::{self, BuildSpec};
 use super::{builds_prefix, log_prefix, spec_key};
 use crate::application::application_key;
-use crate::config::BuildSettings;
+use crate::config::{BuildSettings, BuilderKind};
 use crate::image::{image_key, image_name};
 
 /// How often a queued build looks whether it may start.
@@ -50,6 +70,13 @@ const QUEUE_POLL: Duration = Duration::from_secs(1);
 const RUN_POLL: Duration = Duration::from_millis(400);
 /// Default build timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How often a Kubernetes build's Job and pods are read.
+const KUBE_POLL: Duration = Duration::from_millis(500);
+/// How long the service waits past a Kubernetes build's timeout before giving up on the
+/// Job's own deadline (`activeDeadlineSeconds`).
+const KUBE_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
+/// How long a step's end waits for the rest of its log.
+const LOG_TAIL_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs builds.
 pub struct BuildRunner {
@@ -124,7 +151,44 @@ struct Run<'a> {
     log: LogWriter,
     cancel: CancellationToken,
     container: Option<(BuilderEngine, String)>,
+    kube_job: Option<KubeJob>,
     image: Option<Image>,
+}
+
+/// A build's Job on the builder cluster.
+struct KubeJob {
+    client: kube::Client,
+    namespace: String,
+    name: String,
+    /// The Job ended (complete, failed, or gone): it is left to its TTL.
+    finished: bool,
+}
+
+/// A followed container log.
+struct Follower {
+    kind: StepKind,
+    receiver: tokio::sync::mpsc::UnboundedReceiver<LogPiece>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The step of a Job container.
+fn step_of_container(container: &str) -> StepKind {
+    match container {
+        "fetch" => StepKind::Fetch,
+        "build" => StepKind::Build,
+        "test" => StepKind::Test,
+        _ => StepKind::Image,
+    }
+}
+
+/// The failure reason of a Job container that exited non-zero.
+fn reason_of_container(container: &str) -> FailureReason {
+    match container {
+        "fetch" => FailureReason::SourceUnreachable,
+        "build" => FailureReason::BuildScriptFailed,
+        "test" => FailureReason::TestsFailed,
+        _ => FailureReason::ImageBuildFailed,
+    }
 }
 
 impl Run<'_> {
@@ -428,10 +492,18 @@ impl Run<'_> {
         let config = self.application.build.clone().unwrap_or_default();
 
         // What this release cannot do fails the build at once, clearly.
-        if source.fetch_submodules {
+        if source.fetch_submodules && self.settings.builder == BuilderKind::Kubernetes {
             return Err(Stop::Failed(
                 FailureReason::InvalidConfig,
-                "source.fetch_submodules is not supported yet: vendor the submodules or turn it off".into(),
+                "source.fetch_submodules is not supported by the Kubernetes builder yet: vendor the submodules, turn it off, or build on Docker".into(),
+            ));
+        }
+        if self.settings.builder == BuilderKind::Kubernetes
+            && matches!(&config.mode, Some(Mode::Artifact(_)))
+        {
+            return Err(Stop::Failed(
+                FailureReason::InvalidConfig,
+                "build.artifact needs the Docker builder (the artifact image is assembled from the workspace by the service); this service builds on Kubernetes (FERRY_BUILD_BUILDER=kubernetes): use build.dockerfile".into(),
             ));
         }
         if let Some(Mode::Dockerfile(dockerfile)) = &config.mode
@@ -498,11 +570,35 @@ impl Run<'_> {
                 commit.sha
             ),
         );
-        let workspace = self
-            .guarded(repo.archive(&commit.sha, &source.sub_directory))
-            .await?
-            .map_err(git_failure)?;
+        let workspace = if source.fetch_submodules {
+            let (workspace, fetched) = self
+                .guarded(super::git::archive_with_submodules(
+                    &self.settings.work_dir,
+                    &app_id,
+                    &repo,
+                    &source.repository_url,
+                    &commit.sha,
+                    &source.sub_directory,
+                    &auth,
+                ))
+                .await?
+                .map_err(git_failure)?;
+            for line in fetched {
+                self.log.system(StepKind::Fetch, &line);
+            }
+            workspace
+        } else {
+            self.guarded(repo.archive(&commit.sha, &source.sub_directory))
+                .await?
+                .map_err(git_failure)?
+        };
         self.build.commit = Some(model::commit(&commit));
+        if self.settings.builder == BuilderKind::Kubernetes {
+            self.commit(None, None).await?;
+            return self
+                .kube_pipeline(&app_id, &commit, &source, &config, &workspace)
+                .await;
+        }
         self.step_end(
             StepKind::Fetch,
             StageState::Succeeded,
@@ -916,6 +1012,695 @@ impl Run<'_> {
     }
 }
 
+/// The Kubernetes builder: one Job per build (see the module's documentation).
+impl Run<'_> {
+    /// Everything after the ref was resolved: the Job made, followed and checked.
+    async fn kube_pipeline(
+        &mut self,
+        app_id: &str,
+        commit: &CommitInfo,
+        source: &ferry_proto::ferry::build::v1::GitSource,
+        config: &ferry_proto::ferry::build::v1::BuildConfig,
+        workspace: &[u8],
+    ) -> Result<(), Stop> {
+        let dockerfile = match config.mode.clone() {
+            Some(Mode::Dockerfile(dockerfile)) => dockerfile,
+            _ => {
+                return Err(Stop::Failed(
+                    FailureReason::InvalidConfig,
+                    "build.dockerfile is required on the Kubernetes builder".into(),
+                ));
+            }
+        };
+        let all_settings: &BuildSettings = self.settings;
+        let settings = &all_settings.kube;
+        let namespace = settings.namespace.clone();
+        let client = self
+            .guarded(kube_run::client(settings))
+            .await?
+            .map_err(|m| {
+                Stop::Failed(
+                    FailureReason::BuilderLost,
+                    format!("the builder cluster: {m}"),
+                )
+            })?;
+        self.guarded(kube_run::ensure_namespace(&client, &namespace))
+            .await?;
+
+        // Where the image goes (as on Docker).
+        let repository = self
+            .application
+            .image_repository
+            .clone()
+            .unwrap_or_default();
+        let registry = if repository.registry.is_empty() {
+            self.settings.registry.clone()
+        } else {
+            repository.registry.clone()
+        };
+        if registry.is_empty() {
+            return Err(Stop::Failed(
+                FailureReason::InvalidConfig,
+                "no registry: set image_repository.registry or configure FERRY_BUILD_REGISTRY"
+                    .into(),
+            ));
+        }
+        let repo_path = if repository.repository.is_empty() {
+            format!("applications/{app_id}")
+        } else {
+            repository.repository.clone()
+        };
+        let version = model::version(self.build.build_number, &commit.sha);
+        let tag = format!("{registry}/{repo_path}:{version}");
+        let login = if repository.registry.is_empty() {
+            self.settings.registry_credentials.clone()
+        } else {
+            None
+        };
+
+        // Secrets: the source's credentials and the secret env, resolved here, kept in
+        // the Job's Secret only.
+        let mut secret_data = std::collections::BTreeMap::new();
+        let git = match self.git_auth(source).await? {
+            GitAuth::None => manifests::GitCredentials::None,
+            GitAuth::Token { username, token } => {
+                use base64::Engine as _;
+                let user = if username.is_empty() {
+                    "git".to_string()
+                } else {
+                    username
+                };
+                let basic =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+                self.log.mask(token.as_bytes());
+                secret_data.insert(
+                    "git-http-header".to_string(),
+                    format!("Authorization: Basic {basic}").into_bytes(),
+                );
+                manifests::GitCredentials::Token
+            }
+            GitAuth::SshKey {
+                private_key,
+                known_hosts,
+            } => {
+                let mut key = private_key;
+                if !key.ends_with('\n') {
+                    key.push('\n');
+                }
+                secret_data.insert("ssh-private-key".to_string(), key.into_bytes());
+                secret_data.insert(
+                    "known-hosts".to_string(),
+                    (known_hosts.join("\n") + "\n").into_bytes(),
+                );
+                manifests::GitCredentials::SshKey {
+                    pinned: !known_hosts.is_empty(),
+                }
+            }
+        };
+        let mut env = Vec::new();
+        for variable in &config.env {
+            match &variable.source {
+                Some(ferry_proto::ferry::common::v1::env_var::Source::Value(value)) => env.push(
+                    manifests::EnvInput::Value(variable.name.clone(), value.clone()),
+                ),
+                Some(ferry_proto::ferry::common::v1::env_var::Source::SecretRef(reference)) => {
+                    let value = self
+                        .secret(reference, &format!("build.env {}", variable.name))
+                        .await?;
+                    if std::str::from_utf8(&value).is_err() {
+                        return Err(Stop::Failed(
+                            FailureReason::InvalidConfig,
+                            format!("build.env {}: the secret is not UTF-8 text", variable.name),
+                        ));
+                    }
+                    self.log.mask(&value);
+                    secret_data.insert(manifests::env_key(&variable.name), value);
+                    env.push(manifests::EnvInput::Secret(variable.name.clone()));
+                }
+                _ => {
+                    return Err(Stop::Failed(
+                        FailureReason::InvalidConfig,
+                        format!("build.env {}: give a value or a secret_ref", variable.name),
+                    ));
+                }
+            }
+        }
+
+        // The cache claim.
+        let cache_wanted =
+            config.cache.as_ref().is_some_and(|c| c.enabled) && !self.spec.disable_cache;
+        let cache_claim = if cache_wanted {
+            let size = config.cache.as_ref().map_or(0, |c| c.size_bytes);
+            let existed = self
+                .guarded(kube_run::ensure_cache_claim(
+                    &client, &namespace, app_id, size,
+                ))
+                .await?
+                .map_err(|m| Stop::Failed(FailureReason::BuilderLost, m))?;
+            let claim = manifests::cache_claim_name(app_id);
+            self.build.cache = Some(CacheInfo {
+                enabled: true,
+                hit: existed,
+                volume: format!("{namespace}/{claim}"),
+                ..Default::default()
+            });
+            Some(claim)
+        } else {
+            self.build.cache = Some(CacheInfo::default());
+            None
+        };
+
+        let builder_image = if config.builder_image.is_empty() {
+            self.settings.builder_image.clone()
+        } else {
+            config.builder_image.clone()
+        };
+        let resources = config.resources.unwrap_or_default();
+        let timeout = config
+            .timeout
+            .filter(|t| t.seconds > 0)
+            .map_or(DEFAULT_TIMEOUT.as_secs() as i64, |t| t.seconds);
+        let input = manifests::JobInput {
+            application: app_id.to_string(),
+            build_number: self.build.build_number,
+            build_name: self.build.name.clone(),
+            namespace: namespace.clone(),
+            repository_url: source.repository_url.clone(),
+            commit_sha: commit.sha.clone(),
+            sub_directory: source.sub_directory.trim_matches('/').to_string(),
+            git,
+            fetch_image: self.settings.builder_image.clone(),
+            builder_image: builder_image.clone(),
+            build_script: config.build_script.clone(),
+            test_script: config.test.as_ref().map(|t| t.script.clone()),
+            junit_report_path: config
+                .test
+                .as_ref()
+                .map(|t| t.junit_report_path.clone())
+                .unwrap_or_default(),
+            env,
+            context_path: dockerfile.context_path.clone(),
+            dockerfile_path: dockerfile.dockerfile_path.clone(),
+            build_args: dockerfile.build_args.clone().into_iter().collect(),
+            target: dockerfile.target.clone(),
+            image_tag: tag.clone(),
+            insecure_registry: repository.insecure || ferry_image::is_loopback(&registry),
+            registry_credentials: login.is_some(),
+            buildkit_image: settings.buildkit_image.clone(),
+            cache_claim,
+            resources: manifests::Resources {
+                request_cpu_millis: resources.requests.map_or(0, |r| r.cpu_millis),
+                request_memory_bytes: resources.requests.map_or(0, |r| r.memory_bytes),
+                limit_cpu_millis: resources.limits.map_or(0, |r| r.cpu_millis),
+                limit_memory_bytes: resources.limits.map_or(0, |r| r.memory_bytes),
+                request_ephemeral_bytes: resources
+                    .requests
+                    .map_or(0, |r| r.ephemeral_storage_bytes),
+                limit_ephemeral_bytes: resources.limits.map_or(0, |r| r.ephemeral_storage_bytes),
+            },
+            deadline_seconds: timeout,
+        };
+        let name = manifests::job_name(app_id, self.build.build_number);
+        self.build.builder_host = format!("kubernetes:{namespace}/jobs/{name}");
+        self.build.builder_image = builder_image;
+        if config.build_script.trim().is_empty() {
+            self.step_end(
+                StepKind::Build,
+                StageState::Skipped,
+                None,
+                "no build script",
+            );
+        }
+        if config.test.is_none() {
+            self.step_end(StepKind::Test, StageState::Skipped, None, "no test script");
+        }
+        self.log.system(
+            StepKind::Fetch,
+            &format!(
+                "builder Job {namespace}/{name}: fetch, {}{}image ({})",
+                if config.build_script.trim().is_empty() {
+                    ""
+                } else {
+                    "build, "
+                },
+                if config.test.is_some() { "test, " } else { "" },
+                settings.buildkit_image
+            ),
+        );
+        // From here on the Job is removed at the end unless it finished.
+        self.kube_job = Some(KubeJob {
+            client: client.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            finished: false,
+        });
+        let registry_login = login.as_ref().map(|c| kube_run::RegistryLogin {
+            registry: &registry,
+            username: &c.username,
+            password: &c.password,
+        });
+        self.guarded(kube_run::create(
+            &client,
+            &input,
+            secret_data,
+            registry_login,
+        ))
+        .await?
+        .map_err(|m| Stop::Failed(FailureReason::BuilderLost, m))?;
+        self.commit(None, None).await?;
+
+        self.follow_job(&client, &namespace, &name, commit, config)
+            .await?;
+
+        // PUSH: what the image container pushed, read back from the registry.
+        self.step_start(StepKind::Push);
+        self.commit(None, None).await?;
+        self.log
+            .system(StepKind::Push, &format!("reading {tag} from the registry"));
+        let auth = login.as_ref().map(|c| PushAuth {
+            username: c.username.clone(),
+            password: c.password.clone(),
+        });
+        let pushed = self
+            .guarded(pushed_image(
+                &registry,
+                &repo_path,
+                &version,
+                auth.as_ref(),
+                repository.insecure,
+            ))
+            .await?;
+        let (digest, platform) = match pushed {
+            Ok(found) => found,
+            Err(message) => {
+                self.step_end(StepKind::Push, StageState::Failed, None, &message);
+                return Err(Stop::Failed(
+                    FailureReason::PushFailed,
+                    format!(
+                        "the builder Job completed but {tag} is not in the registry: {message}"
+                    ),
+                ));
+            }
+        };
+        let (size_bytes, layer_count) = match manifest_info(
+            &registry,
+            &repo_path,
+            &digest,
+            auth.as_ref(),
+            repository.insecure,
+        )
+        .await
+        {
+            Ok(info) => info,
+            Err(message) => {
+                self.log.system(
+                    StepKind::Push,
+                    &format!("warning: cannot read the pushed manifest: {message}"),
+                );
+                (0, 0)
+            }
+        };
+        let dockerfile_path = if dockerfile.dockerfile_path.is_empty() {
+            "Dockerfile".to_string()
+        } else {
+            dockerfile.dockerfile_path.clone()
+        };
+        let base = docker::files_matching(
+            workspace,
+            "workspace/",
+            &format!("{}{dockerfile_path}", context_dir(&dockerfile.context_path)),
+        )
+        .into_iter()
+        .next()
+        .map(|(_, content)| docker::base_image(&String::from_utf8_lossy(&content)))
+        .unwrap_or_default();
+        let image_uri = format!("{tag}@{digest}");
+        self.log
+            .system(StepKind::Push, &format!("pushed manifest {digest}"));
+        self.step_end(StepKind::Push, StageState::Succeeded, None, &image_uri);
+        let image_name = image_name(&self.application.name, &version);
+        self.image = Some(Image {
+            name: image_name.clone(),
+            uid: uuid::Uuid::new_v4().to_string(),
+            display_name: version.clone(),
+            create_time: Some(op::now()),
+            update_time: Some(op::now()),
+            version: version.clone(),
+            build: self.build.name.clone(),
+            build_number: self.build.build_number,
+            commit_sha: commit.sha.clone(),
+            r#ref: self.build.r#ref.clone(),
+            image_uri: image_uri.clone(),
+            digest: digest.clone(),
+            size_bytes,
+            layer_count,
+            base_image: base,
+            platform,
+            ..Default::default()
+        });
+        self.build.image = image_name;
+        self.build.image_uri = image_uri;
+        self.build.image_digest = digest;
+        Ok(())
+    }
+
+    /// Follows the Job until its `image` container succeeded and the Job is complete,
+    /// recording each container's start and end as its step's.
+    async fn follow_job(
+        &mut self,
+        client: &kube::Client,
+        namespace: &str,
+        name: &str,
+        commit: &CommitInfo,
+        config: &ferry_proto::ferry::build::v1::BuildConfig,
+    ) -> Result<(), Stop> {
+        let mut started: std::collections::HashSet<String> = ["fetch".to_string()].into();
+        let mut ended: std::collections::HashSet<String> = Default::default();
+        let mut followers: std::collections::HashMap<String, Follower> = Default::default();
+        let mut last_waiting: Option<String> = None;
+        let mut failures = 0;
+        // Whether the Job ended by itself (complete, past its deadline, or gone).
+        let mut job_over = false;
+        let result = loop {
+            self.drain_followers(&mut followers);
+            let observed = self
+                .guarded(kube_run::observe(client, namespace, name))
+                .await?;
+            let observation = match observed {
+                Ok(observation) => {
+                    failures = 0;
+                    observation
+                }
+                Err(message) => {
+                    failures += 1;
+                    tracing::warn!(job = %name, %message, "cannot read the builder Job");
+                    if failures >= 60 {
+                        break Err(Stop::Failed(FailureReason::BuilderLost, message));
+                    }
+                    self.pause().await?;
+                    continue;
+                }
+            };
+            if observation.waiting != last_waiting {
+                if let Some(waiting) = &observation.waiting {
+                    let kind = self.current_step();
+                    self.log.system(kind, &format!("waiting: {waiting}"));
+                }
+                last_waiting = observation.waiting.clone();
+            }
+            let mut stop = None;
+            for (container, state) in &observation.containers {
+                let kind = step_of_container(container);
+                if matches!(state, ContainerState::Waiting(_)) {
+                    break;
+                }
+                if started.insert(container.clone()) {
+                    self.step_start(kind);
+                    if let Err(error) = self.commit(None, None).await {
+                        stop = Some(Stop::from(error));
+                        break;
+                    }
+                }
+                if !followers.contains_key(container)
+                    && let Some(pod) = &observation.pod
+                {
+                    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+                    let task = kube_run::follow_logs(client, namespace, pod, container, sender);
+                    followers.insert(
+                        container.clone(),
+                        Follower {
+                            kind,
+                            receiver,
+                            task,
+                        },
+                    );
+                }
+                let ContainerState::Terminated {
+                    exit_code,
+                    reason,
+                    message,
+                } = state
+                else {
+                    break;
+                };
+                if !ended.insert(container.clone()) {
+                    continue;
+                }
+                if let Some(follower) = followers.get_mut(container) {
+                    let _ = tokio::time::timeout(LOG_TAIL_WAIT, &mut follower.task).await;
+                }
+                self.drain_followers(&mut followers);
+                if let Err(failure) =
+                    self.container_end(container, *exit_code, reason, message, commit, config)
+                {
+                    stop = Some(failure);
+                    break;
+                }
+                if let Err(error) = self.commit(None, None).await {
+                    stop = Some(Stop::from(error));
+                    break;
+                }
+            }
+            if let Some(stop) = stop {
+                break Err(stop);
+            }
+            match observation.outcome {
+                None => {}
+                Some(Outcome::Succeeded) => {
+                    job_over = true;
+                    // Steps whose end was not seen (statuses already gone).
+                    for (container, _) in &observation.containers {
+                        if ended.insert(container.clone()) {
+                            let kind = step_of_container(container);
+                            if started.insert(container.clone()) {
+                                self.step_start(kind);
+                            }
+                            self.step_end(kind, StageState::Succeeded, None, "the Job completed");
+                        }
+                    }
+                    break Ok(());
+                }
+                Some(Outcome::TimedOut(message)) => {
+                    job_over = true;
+                    let kind = self.current_step();
+                    self.log.system(kind, &message);
+                    break Err(Stop::TimedOut);
+                }
+                Some(Outcome::Failed {
+                    container,
+                    exit_code,
+                    message,
+                }) => {
+                    let reason = match &container {
+                        Some(container) => {
+                            let kind = step_of_container(container);
+                            if !ended.contains(container) {
+                                self.step_end(kind, StageState::Failed, exit_code, &message);
+                            }
+                            reason_of_container(container)
+                        }
+                        None => FailureReason::BuilderLost,
+                    };
+                    break Err(Stop::Failed(reason, message));
+                }
+                Some(Outcome::CannotStart { container, message }) => {
+                    break Err(Stop::Failed(
+                        FailureReason::InvalidConfig,
+                        format!(
+                            "the {container} container of the builder Job cannot start: {message}"
+                        ),
+                    ));
+                }
+                Some(Outcome::Lost(message)) => {
+                    job_over = true;
+                    break Err(Stop::Failed(
+                        FailureReason::BuilderLost,
+                        format!("{message}: it was deleted outside the build service"),
+                    ));
+                }
+            }
+            self.pause().await?;
+        };
+        // A Job that ended by itself (or is gone) is not deleted, only its Secrets.
+        if job_over && let Some(job) = &mut self.kube_job {
+            job.finished = true;
+        }
+        for (_, follower) in followers.drain() {
+            follower.task.abort();
+        }
+        result
+    }
+
+    /// Records the end of a Job container; an error when it failed the build.
+    fn container_end(
+        &mut self,
+        container: &str,
+        exit_code: i32,
+        reason: &str,
+        message: &str,
+        commit: &CommitInfo,
+        config: &ferry_proto::ferry::build::v1::BuildConfig,
+    ) -> Result<(), Stop> {
+        let kind = step_of_container(container);
+        match kind {
+            StepKind::Fetch if exit_code == 0 => {
+                self.step_end(
+                    kind,
+                    StageState::Succeeded,
+                    None,
+                    &format!("commit {}", model::short_sha(&commit.sha)),
+                );
+                Ok(())
+            }
+            StepKind::Test => {
+                let junit = config
+                    .test
+                    .as_ref()
+                    .map(|t| t.junit_report_path.clone())
+                    .unwrap_or_default();
+                let reports = if junit.is_empty() || message.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(junit, message.as_bytes().to_vec())]
+                };
+                let results = match super::junit::results(exit_code, &reports) {
+                    Ok(results) => results,
+                    Err(error) => {
+                        self.log.system(
+                            kind,
+                            &format!(
+                                "warning: {error} (the report is read from the container's termination message, at most {} bytes); using the exit code",
+                                manifests::TERMINATION_MESSAGE_LIMIT
+                            ),
+                        );
+                        super::junit::results(exit_code, &[]).unwrap_or_default()
+                    }
+                };
+                let passed = results.passed;
+                let summary = format!(
+                    "{} tests, {} failures, {} errors, exit code {exit_code}",
+                    results.tests, results.failures, results.errors
+                );
+                self.build.test_results = Some(results);
+                if passed {
+                    self.step_end(kind, StageState::Succeeded, Some(exit_code), &summary);
+                    Ok(())
+                } else {
+                    self.step_end(kind, StageState::Failed, Some(exit_code), &summary);
+                    Err(Stop::Failed(
+                        FailureReason::TestsFailed,
+                        format!("tests failed: {summary}"),
+                    ))
+                }
+            }
+            StepKind::Image if exit_code == 0 => {
+                self.step_end(
+                    kind,
+                    StageState::Succeeded,
+                    None,
+                    "built and pushed by BuildKit",
+                );
+                Ok(())
+            }
+            _ if exit_code == 0 => {
+                self.step_end(kind, StageState::Succeeded, Some(0), "");
+                Ok(())
+            }
+            _ => {
+                let text = format!(
+                    "exit code {exit_code}{}",
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({reason})")
+                    }
+                );
+                self.step_end(kind, StageState::Failed, Some(exit_code), &text);
+                let what = match kind {
+                    StepKind::Fetch => "the fetch in the builder Job failed",
+                    StepKind::Build => "the build script failed",
+                    _ => "the image build (BuildKit) failed",
+                };
+                Err(Stop::Failed(
+                    reason_of_container(container),
+                    format!("{what}: {text}"),
+                ))
+            }
+        }
+    }
+
+    /// Writes what the log followers brought.
+    fn drain_followers(&mut self, followers: &mut std::collections::HashMap<String, Follower>) {
+        for follower in followers.values_mut() {
+            while let Ok(piece) = follower.receiver.try_recv() {
+                match piece {
+                    LogPiece::Line(bytes) => {
+                        self.log.write(follower.kind, LogStream::Stdout, &bytes)
+                    }
+                    LogPiece::Note(note) => self.log.system(follower.kind, &note),
+                }
+            }
+        }
+    }
+
+    /// The step running now (the last one started), for log notes.
+    fn current_step(&self) -> StepKind {
+        self.build
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.state() == StageState::Running)
+            .and_then(|s| StepKind::try_from(s.kind).ok())
+            .unwrap_or(StepKind::Fetch)
+    }
+
+    /// Waits one poll period, flushing the log; stops on cancel or stop.
+    async fn pause(&mut self) -> Result<(), Stop> {
+        self.log.flush().await?;
+        self.guarded(tokio::time::sleep(KUBE_POLL)).await
+    }
+}
+
+/// The digest of `repository:tag` in `registry` and the image's platform (`os/arch`).
+async fn pushed_image(
+    registry: &str,
+    repository: &str,
+    tag: &str,
+    auth: Option<&PushAuth>,
+    insecure: bool,
+) -> Result<(String, String), String> {
+    let mut options = ferry_image::ClientOptions {
+        protocol: if insecure {
+            ferry_image::Protocol::Http
+        } else {
+            ferry_image::Protocol::Auto
+        },
+        request_timeout: Duration::from_secs(60),
+        ..Default::default()
+    };
+    if let Some(auth) = auth {
+        options.credentials.insert(
+            registry.to_string(),
+            ferry_image::Credentials::Basic {
+                username: auth.username.clone(),
+                password: ferry_image::Secret::new(auth.password.clone()),
+            },
+        );
+    }
+    let client = ferry_image::RegistryClient::new(options).map_err(|e| e.to_string())?;
+    let reference =
+        ferry_image::Reference::new(registry, repository, Some(tag)).map_err(|e| e.to_string())?;
+    let pulled = client
+        .get_manifest(&reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    let platform = match client.get_config(&reference, &pulled.manifest).await {
+        Ok(config) => format!("{}/{}", config.os, config.architecture),
+        Err(_) => String::new(),
+    };
+    Ok((pulled.digest.to_string(), platform))
+}
+
 /// Where an artifact image goes.
 struct ArtifactTarget<'a> {
     registry: &'a str,
@@ -1294,7 +2079,22 @@ impl Reconciler for BuildRunner {
             .is_some_and(|(o, _)| op::cancel_requested(o));
         if build.state() == State::Running {
             // The runner that started it is gone: nothing is resumed.
-            if let Some(endpoint) = &self.settings.docker_host
+            if self.settings.builder == BuilderKind::Kubernetes {
+                match kube_run::client(&self.settings.kube).await {
+                    Ok(client) => {
+                        kube_run::delete(
+                            &client,
+                            &self.settings.kube.namespace,
+                            &manifests::job_name(model::application_id(&application), number),
+                            false,
+                        )
+                        .await
+                    }
+                    Err(message) => {
+                        tracing::warn!(%message, build = %build.name, "cannot delete the orphaned builder Job")
+                    }
+                }
+            } else if let Some(endpoint) = &self.settings.docker_host
                 && let Ok(engine) = BuilderEngine::connect(endpoint).await
             {
                 engine
@@ -1382,7 +2182,10 @@ impl Reconciler for BuildRunner {
         build.state = State::Running as i32;
         build.queue_position = 0;
         build.start_time = Some(op::now());
-        build.builder_host = self.settings.docker_host.clone().unwrap_or_default();
+        build.builder_host = match self.settings.builder {
+            BuilderKind::Docker => self.settings.docker_host.clone().unwrap_or_default(),
+            BuilderKind::Kubernetes => format!("kubernetes:{}", self.settings.kube.namespace),
+        };
         let log = LogWriter::new(
             context.store.clone(),
             context.fence.clone(),
@@ -1400,6 +2203,7 @@ impl Reconciler for BuildRunner {
             log,
             cancel: CancellationToken::new(),
             container: None,
+            kube_job: None,
             image: None,
         };
         run.commit(None, None).await?;
@@ -1418,7 +2222,12 @@ impl Reconciler for BuildRunner {
             .and_then(|b| b.timeout)
             .filter(|t| t.seconds > 0)
             .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t.seconds as u64));
-        let outcome = match tokio::time::timeout(timeout, run.pipeline()).await {
+        // On Kubernetes the Job's own deadline ends the build; this one is a safety net.
+        let limit = match self.settings.builder {
+            BuilderKind::Docker => timeout,
+            BuilderKind::Kubernetes => timeout + KUBE_TIMEOUT_GRACE,
+        };
+        let outcome = match tokio::time::timeout(limit, run.pipeline()).await {
             Ok(result) => result,
             Err(_) => Err(Stop::TimedOut),
         };
@@ -1426,6 +2235,11 @@ impl Reconciler for BuildRunner {
         // The builder container goes whatever happened (its processes are killed).
         if let Some((engine, container)) = run.container.take() {
             engine.remove(&container).await;
+        }
+        // The builder Job goes unless it ended by itself (kept for its TTL); its
+        // Secrets go whatever happened.
+        if let Some(job) = run.kube_job.take() {
+            kube_run::delete(&job.client, &job.namespace, &job.name, job.finished).await;
         }
         let (state, reason, message) = match outcome {
             Ok(()) => (State::Succeeded, FailureReason::Unspecified, String::new()),

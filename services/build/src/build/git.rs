@@ -342,6 +342,247 @@ impl RepoCache {
     }
 }
 
+/// A submodule of a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submodule {
+    /// Where it sits in the superproject's tree.
+    pub path: String,
+    /// Where it is fetched from (relative URLs resolved against the superproject's).
+    pub url: String,
+    /// The commit the superproject records for it.
+    pub sha: String,
+}
+
+/// Most levels of nested submodules followed.
+pub const SUBMODULE_DEPTH: usize = 4;
+
+impl RepoCache {
+    /// The cache of a submodule fetched from `url` for application `application_id`
+    /// (one bare repository per URL, next to the application's).
+    pub fn for_submodule(work_dir: &Path, application_id: &str, url: &str) -> Self {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(url.as_bytes());
+        let id: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            dir: work_dir
+                .join("repos")
+                .join(format!("{application_id}.modules"))
+                .join(format!("{id}.git")),
+        }
+    }
+
+    /// The submodules of commit `sha` (from its `.gitmodules` and the tree's gitlinks),
+    /// sorted by path; relative URLs are resolved against `superproject_url`.
+    pub async fn submodules(
+        &self,
+        sha: &str,
+        superproject_url: &str,
+    ) -> Result<Vec<Submodule>, GitError> {
+        let blob = format!("{sha}:.gitmodules");
+        let (ok, _, _) = git(Some(&self.dir), &["cat-file", "-e", &blob]).await?;
+        if !ok {
+            return Ok(Vec::new());
+        }
+        let (ok, out, err) = git(
+            Some(&self.dir),
+            &[
+                "config",
+                "--blob",
+                &blob,
+                "--get-regexp",
+                r"^submodule\..*\.(path|url)$",
+            ],
+        )
+        .await?;
+        if !ok {
+            return Err(GitError::Failed(format!(".gitmodules: {err}")));
+        }
+        let mut declared: std::collections::BTreeMap<String, (String, String)> = Default::default();
+        for line in out.lines() {
+            let Some((key, value)) = line.split_once(' ') else {
+                continue;
+            };
+            let Some(rest) = key.strip_prefix("submodule.") else {
+                continue;
+            };
+            if let Some(name) = rest.strip_suffix(".path") {
+                declared.entry(name.to_string()).or_default().0 = value.to_string();
+            } else if let Some(name) = rest.strip_suffix(".url") {
+                declared.entry(name.to_string()).or_default().1 = value.to_string();
+            }
+        }
+        let mut found = Vec::new();
+        for (name, (path, url)) in declared {
+            if path.is_empty() || url.is_empty() {
+                return Err(GitError::Failed(format!(
+                    ".gitmodules: submodule {name:?} needs a path and a url"
+                )));
+            }
+            let (ok, out, _) = git(Some(&self.dir), &["ls-tree", sha, "--", &path]).await?;
+            // `160000 commit <sha>\t<path>`; a declared path without a gitlink is skipped
+            // (as `git submodule update` does).
+            let Some(gitlink) = out
+                .lines()
+                .find(|line| line.starts_with("160000 commit "))
+                .filter(|_| ok)
+            else {
+                continue;
+            };
+            let linked = gitlink
+                .trim_start_matches("160000 commit ")
+                .split('\t')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            found.push(Submodule {
+                path: path.trim_matches('/').to_string(),
+                url: resolve_submodule_url(superproject_url, &url),
+                sha: linked,
+            });
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(found)
+    }
+
+    /// Whether the cache has commit `sha`.
+    pub async fn has_commit(&self, sha: &str) -> Result<bool, GitError> {
+        let spec = format!("{sha}^{{commit}}");
+        let (ok, _, _) = git(Some(&self.dir), &["cat-file", "-e", &spec]).await?;
+        Ok(ok)
+    }
+}
+
+/// The workspace of commit `sha` of `repository` (fetched from `url` into `cache`) as
+/// [`RepoCache::archive`] makes it, with every submodule's tree at the commit the
+/// superproject records, nested ones too (up to [`SUBMODULE_DEPTH`] levels). Each
+/// submodule is fetched with `auth` into its own bare cache. Returns the tar and one log
+/// line per submodule.
+pub async fn archive_with_submodules(
+    work_dir: &Path,
+    application_id: &str,
+    cache: &RepoCache,
+    url: &str,
+    sha: &str,
+    sub_directory: &str,
+    auth: &GitAuth,
+) -> Result<(Vec<u8>, Vec<String>), GitError> {
+    let sub = sub_directory.trim_matches('/');
+    let mut builder = tar::Builder::new(Vec::new());
+    let failed = |e: std::io::Error| GitError::Failed(format!("assemble the workspace: {e}"));
+    let main = cache.archive(sha, sub).await?;
+    append_under(&mut builder, &main, "").map_err(failed)?;
+    let mut log = Vec::new();
+    // (repository, its URL, commit, its path in the superproject, depth)
+    let mut pending = vec![(
+        cache.clone(),
+        url.to_string(),
+        sha.to_string(),
+        String::new(),
+        0,
+    )];
+    while let Some((repository, repository_url, commit, at, depth)) = pending.pop() {
+        for module in repository.submodules(&commit, &repository_url).await? {
+            let path = if at.is_empty() {
+                module.path.clone()
+            } else {
+                format!("{at}/{}", module.path)
+            };
+            let inside = if sub.is_empty() {
+                Some(path.as_str())
+            } else {
+                path.strip_prefix(sub).and_then(|p| p.strip_prefix('/'))
+            };
+            let Some(inside) = inside.map(str::to_string) else {
+                continue;
+            };
+            if depth + 1 > SUBMODULE_DEPTH {
+                return Err(GitError::Failed(format!(
+                    "submodule {path}: more than {SUBMODULE_DEPTH} levels of nested submodules"
+                )));
+            }
+            let module_cache = RepoCache::for_submodule(work_dir, application_id, &module.url);
+            module_cache
+                .fetch(&module.url, auth)
+                .await
+                .map_err(|error| match error {
+                    GitError::Unreachable(message) => GitError::Unreachable(format!(
+                        "submodule {path} ({}): {message}",
+                        module.url
+                    )),
+                    other => other,
+                })?;
+            if !module_cache.has_commit(&module.sha).await? {
+                return Err(GitError::RefNotFound(format!(
+                    "{} (submodule {path} of {})",
+                    module.sha, repository_url
+                )));
+            }
+            let tree = module_cache.archive(&module.sha, "").await?;
+            append_under(&mut builder, &tree, &inside).map_err(failed)?;
+            log.push(format!(
+                "submodule {path}: {} at {}",
+                module.url,
+                super::model::short_sha(&module.sha)
+            ));
+            pending.push((module_cache, module.url, module.sha, path, depth + 1));
+        }
+    }
+    let tar = builder.into_inner().map_err(failed)?;
+    Ok((tar, log))
+}
+
+/// `url` of a submodule as git resolves it: `./x` and `../x` are relative to the
+/// superproject's URL (a path or a URL), anything else stands as it is.
+pub fn resolve_submodule_url(superproject: &str, url: &str) -> String {
+    if !(url.starts_with("./") || url.starts_with("../")) {
+        return url.to_string();
+    }
+    let mut base: Vec<&str> = superproject.trim_end_matches('/').split('/').collect();
+    let mut rest = url;
+    loop {
+        if let Some(after) = rest.strip_prefix("./") {
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("../") {
+            if base.len() > 1 {
+                base.pop();
+            }
+            rest = after;
+        } else {
+            break;
+        }
+    }
+    format!("{}/{rest}", base.join("/"))
+}
+
+/// Appends the entries of the tar `archive` to `builder`, their paths moved from under
+/// `workspace/` to under `workspace/<prefix>/`.
+pub fn append_under(
+    builder: &mut tar::Builder<Vec<u8>>,
+    archive: &[u8],
+    prefix: &str,
+) -> std::io::Result<()> {
+    let mut reader = tar::Archive::new(archive);
+    for entry in reader.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let Ok(inside) = path.strip_prefix("workspace") else {
+            continue;
+        };
+        let target = Path::new("workspace").join(prefix).join(inside);
+        let mut header = entry.header().clone();
+        if header.entry_type().is_symlink() || header.entry_type().is_hard_link() {
+            let link = entry
+                .link_name()?
+                .map(|l| l.into_owned())
+                .unwrap_or_default();
+            builder.append_link(&mut header, &target, link)?;
+        } else {
+            builder.append_data(&mut header, &target, &mut entry)?;
+        }
+    }
+    Ok(())
+}
+
 /// The credentials of `source`, opened from their secrets (platform-wide secrets of the
 /// deploy service, `secrets/{name}`); an error names the field and the secret.
 pub async fn source_auth(
@@ -398,6 +639,206 @@ pub async fn ls_remote(url: &str, auth: &GitAuth) -> Result<String, GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs git in `dir` (real git, as the build service uses it).
+    fn run_git(dir: &Path, args: &[&str]) {
+        let output = std::process::Command::new("git")
+            .current_dir(dir)
+            .args([
+                "-c",
+                "user.name=ferry",
+                "-c",
+                "user.email=ferry@example.com",
+                "-c",
+                "protocol.file.allow=always",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .output()
+            .expect("git is installed (deploy/dev/setup.sh)");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn repo_with(dir: &Path, file: &str, content: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        run_git(dir, &["init", "--quiet"]);
+        std::fs::write(dir.join(file), content).unwrap();
+        run_git(dir, &["add", "."]);
+        run_git(dir, &["commit", "--quiet", "-m", file]);
+    }
+
+    fn entries(tar_bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+        let mut archive = tar::Archive::new(tar_bytes);
+        let mut found = std::collections::BTreeMap::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry.path().unwrap().display().to_string();
+            let mut content = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+            found.insert(path, content);
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn submodules_and_nested_ones_are_in_the_workspace_at_their_recorded_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        repo_with(&root.join("deep"), "deep.txt", "deep v1");
+        repo_with(&root.join("lib"), "lib.txt", "lib v1");
+        run_git(
+            &root.join("lib"),
+            &["submodule", "add", "--quiet", "../deep", "third_party/deep"],
+        );
+        run_git(&root.join("lib"), &["commit", "--quiet", "-m", "deep"]);
+        repo_with(&root.join("app"), "app.txt", "app");
+        run_git(
+            &root.join("app"),
+            &["submodule", "add", "--quiet", "../lib", "vendor/lib"],
+        );
+        run_git(&root.join("app"), &["commit", "--quiet", "-m", "lib"]);
+        // A later commit of lib is not what app records: the workspace keeps v1.
+        std::fs::write(root.join("lib/lib.txt"), "lib v2").unwrap();
+        run_git(&root.join("lib"), &["commit", "--quiet", "-am", "v2"]);
+
+        let work = root.join("work");
+        let url = root.join("app").display().to_string();
+        let cache = RepoCache::new(&work, "app");
+        cache.fetch(&url, &GitAuth::None).await.unwrap();
+        let commit = cache.resolve("main").await.unwrap();
+        let modules = cache.submodules(&commit.sha, &url).await.unwrap();
+        assert_eq!(modules.len(), 1);
+        assert_eq!(modules[0].path, "vendor/lib");
+        assert_eq!(modules[0].url, root.join("lib").display().to_string());
+        let (tar_bytes, log) =
+            archive_with_submodules(&work, "app", &cache, &url, &commit.sha, "", &GitAuth::None)
+                .await
+                .unwrap();
+        let files = entries(&tar_bytes);
+        assert_eq!(
+            files.get("workspace/app.txt").map(String::as_str),
+            Some("app")
+        );
+        assert_eq!(
+            files
+                .get("workspace/vendor/lib/lib.txt")
+                .map(String::as_str),
+            Some("lib v1"),
+            "{files:?}"
+        );
+        assert_eq!(
+            files
+                .get("workspace/vendor/lib/third_party/deep/deep.txt")
+                .map(String::as_str),
+            Some("deep v1"),
+            "{files:?}"
+        );
+        assert_eq!(log.len(), 2, "{log:?}");
+        // A sub-directory keeps only what lies under it, nested submodules included.
+        let (tar_bytes, _) = archive_with_submodules(
+            &work,
+            "app",
+            &cache,
+            &url,
+            &commit.sha,
+            "vendor",
+            &GitAuth::None,
+        )
+        .await
+        .unwrap();
+        let files = entries(&tar_bytes);
+        assert!(files.contains_key("workspace/lib/lib.txt"), "{files:?}");
+        assert!(
+            files.contains_key("workspace/lib/third_party/deep/deep.txt"),
+            "{files:?}"
+        );
+        assert!(!files.contains_key("workspace/app.txt"));
+        // A submodule whose repository is gone: unreachable, naming the submodule.
+        std::fs::rename(root.join("lib"), root.join("lib-moved")).unwrap();
+        std::fs::remove_dir_all(work.join("repos/app.modules")).unwrap();
+        let error =
+            archive_with_submodules(&work, "app", &cache, &url, &commit.sha, "", &GitAuth::None)
+                .await
+                .unwrap_err();
+        assert!(
+            matches!(&error, GitError::Unreachable(m) if m.contains("submodule vendor/lib")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn relative_submodule_urls_resolve_against_the_superproject() {
+        assert_eq!(
+            resolve_submodule_url("https://git.example/org/app.git", "../lib.git"),
+            "https://git.example/org/lib.git"
+        );
+        assert_eq!(
+            resolve_submodule_url("/srv/git/app", "./modules/lib"),
+            "/srv/git/app/modules/lib"
+        );
+        assert_eq!(
+            resolve_submodule_url("/srv/git/app/", "../../other/lib"),
+            "/srv/other/lib"
+        );
+        assert_eq!(
+            resolve_submodule_url("/srv/git/app", "https://git.example/lib.git"),
+            "https://git.example/lib.git"
+        );
+    }
+
+    #[test]
+    fn archives_append_under_a_prefix() {
+        let mut inner = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_mode(0o644);
+        inner
+            .append_data(&mut header, "workspace/hello.txt", &b"hello"[..])
+            .unwrap();
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        inner
+            .append_link(&mut link, "workspace/link", "hello.txt")
+            .unwrap();
+        let inner = inner.into_inner().unwrap();
+        let mut outer = tar::Builder::new(Vec::new());
+        append_under(&mut outer, &inner, "vendor/lib").unwrap();
+        let outer = outer.into_inner().unwrap();
+        let mut archive = tar::Archive::new(outer.as_slice());
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().display().to_string();
+            let mut content = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+            let link = entry.link_name().unwrap().map(|l| l.display().to_string());
+            seen.push((path, content, link));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "workspace/vendor/lib/hello.txt".to_string(),
+                    "hello".to_string(),
+                    None
+                ),
+                (
+                    "workspace/vendor/lib/link".to_string(),
+                    String::new(),
+                    Some("hello.txt".to_string())
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn credentials_stay_off_command_lines_and_out_of_debug() {

@@ -3,7 +3,9 @@
 //! - [`model`]: pure rules (new builds, steps, versions, queue order, ends);
 //! - [`api`]: the `ferry.build.v1.BuildService` gRPC adapter (writes to etcd only);
 //! - [`controller`]: the leader-elected `build-runs` controller that runs builds;
-//! - [`git`], [`docker`], [`artifact`], [`junit`], [`logs`]: the pieces a run is made of.
+//! - [`git`], [`docker`], [`artifact`], [`junit`], [`logs`]: the pieces a run is made of;
+//! - [`kube`], [`kube_status`], [`kube_run`]: the Kubernetes builder (one Job per build:
+//!   its objects, the pure observer of its lifecycle, and the API calls).
 //!
 //! Keys (under the store prefix):
 //!
@@ -20,6 +22,9 @@ pub mod controller;
 pub mod docker;
 pub mod git;
 pub mod junit;
+pub mod kube;
+pub mod kube_run;
+pub mod kube_status;
 pub mod logs;
 pub mod model;
 

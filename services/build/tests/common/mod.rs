@@ -78,6 +78,7 @@ pub fn settings(work_dir: &Path) -> BuildSettings {
         builder_image: BUILDER_IMAGE.to_string(),
         work_dir: work_dir.to_path_buf(),
         network: "none".to_string(),
+        ..Default::default()
     }
 }
 
