@@ -14,6 +14,11 @@ deploy/dev/setup.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ferry-target}
 cargo build --release --workspace --bins
 bin="$CARGO_TARGET_DIR/release"
+# The routing service's in-network DNS endpoints run ferry-forward in a container: a
+# static binary (std only), imported as a one-file image into each engine.
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -p ferry-forward --release \
+  --target x86_64-unknown-linux-gnu --target-dir "$CARGO_TARGET_DIR/static"
+export FERRY_ROUTING_FORWARDER_BINARY="$CARGO_TARGET_DIR/static/x86_64-unknown-linux-gnu/release/ferry-forward"
 
 state=${FERRY_STATE_DIR:-$HOME/.local/share/ferry}
 mkdir -p "$state/logs"

@@ -113,3 +113,41 @@ pub async fn import_echo_image(endpoint: &str, tag: &str) -> Result<String, Dock
         })?;
     Ok(format!("{repo}:{version}"))
 }
+
+/// Builds binary `bin` of workspace package `package` statically, as [`echo_binary`]
+/// builds the echo application (same target directory, so the dependencies are shared),
+/// and returns its path. Not cached: cargo finds it up to date after the first build.
+pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("echo-static");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .args([
+            "build",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .output()
+        .map_err(|e| format!("cannot run cargo to build {package}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building {package} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(target_dir
+        .join("x86_64-unknown-linux-gnu/release")
+        .join(bin))
+}

@@ -14,7 +14,9 @@
 //!
 //! The deploy service's records read here (see `ferry_deploy::deployment`):
 //! [`DEPLOY_DEPLOYMENTS`] and [`DEPLOY_INSTANCES`] (the instances as the deploy
-//! service's leader last observed them, a `ferry.deploy.v1.ListInstancesResponse`).
+//! service's leader last observed them, a `ferry.deploy.v1.ListInstancesResponse`), and
+//! [`DEPLOY_NAMESPACES`] (a `ferry.deploy.v1.Namespace`: the namespace DNS endpoints
+//! leave a namespace being deleted).
 
 use ferry_store::keys;
 
@@ -23,6 +25,9 @@ pub const DEPLOY_DEPLOYMENTS: &str = "deploy/deployments";
 /// Kind of the deploy service's observed instance records
 /// (`ferry_deploy::deployment::instances_key`).
 pub const DEPLOY_INSTANCES: &str = "deploy/instances";
+
+/// Kind of the deploy service's namespace records (`ferry_deploy::namespace::namespace_key`).
+pub const DEPLOY_NAMESPACES: &str = "deploy/namespaces";
 
 const SERVICES: &str = "routing/services";
 const SERVICE_STATUS: &str = "routing/service-status";
@@ -59,6 +64,16 @@ pub fn instances_prefix() -> String {
 /// The deployment an instance record key belongs to.
 pub fn instances_deployment(key: &str) -> Option<&str> {
     keys::resource_name(DEPLOY_INSTANCES, key)
+}
+
+/// The prefix of every namespace record.
+pub fn namespaces_prefix() -> String {
+    keys::kind_prefix(DEPLOY_NAMESPACES).into_string()
+}
+
+/// The namespace (`namespaces/{ns}`) a namespace record key holds.
+pub fn namespace_name(key: &str) -> Option<&str> {
+    keys::resource_name(DEPLOY_NAMESPACES, key)
 }
 
 /// The key of a Service's configuration.

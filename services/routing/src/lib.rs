@@ -8,11 +8,15 @@
 //! - [`dataplane`]: the [`DataPlane`] contract and the local data
 //!   plane (Ferry's own proxy on loopback, for the local Docker runtime);
 //! - [`programmer`]: the loop every replica runs to program its data plane from etcd;
+//! - [`namespace_dns`]: with Docker engines configured, endpoint containers that give
+//!   Services their names (`svc`, `svc.ns`, `svc.ns.svc.cluster.local`) inside their
+//!   namespace's Docker network (leader-elected: `routing-namespace-dns`);
 //! - [`resolve`]: host name resolution for external entries;
 //! - [`layout`]: the keys in etcd, and the deploy service's keys read here.
 //!
 //! Every replica programs its own data plane; the status controllers are leader-elected
 //! (`routing-services`, `routing-external-entries`, `routing-blue-green`), so only the leader writes status.
+//! The namespace DNS endpoints are driven by the leader of `routing-namespace-dns`.
 //!
 //! Not served yet (UNIMPLEMENTED, reason `NOT_IMPLEMENTED`): Service targets other than
 //! deployments.
@@ -23,6 +27,7 @@ pub mod error;
 pub mod external;
 pub mod filter;
 pub mod layout;
+pub mod namespace_dns;
 pub mod programmer;
 pub mod resolve;
 pub mod service;
@@ -43,6 +48,7 @@ use crate::dataplane::local::{LocalDataPlane, LocalOptions};
 use crate::error::DOMAIN;
 use crate::external::api::ExternalEntryApi;
 use crate::external::controller::ExternalStatusReconciler;
+use crate::namespace_dns::{NamespaceDns, NamespaceDnsSettings};
 use crate::programmer::Programmer;
 use crate::resolve::Resolver;
 use crate::service::api::ServiceApi;
@@ -70,6 +76,9 @@ pub struct RoutingOptions {
     pub data_plane: Arc<dyn DataPlane>,
     /// Tuning of Service programs (active checks, drain time).
     pub tuning: ProgramTuning,
+    /// Service names inside namespace Docker networks, when Docker engines are
+    /// configured ([`namespace_dns`]).
+    pub namespace_dns: Option<Arc<NamespaceDns>>,
 }
 
 impl RoutingOptions {
@@ -78,6 +87,7 @@ impl RoutingOptions {
         RoutingOptions {
             data_plane: Arc::new(LocalDataPlane::new(LocalOptions::default())),
             tuning: ProgramTuning::default(),
+            namespace_dns: None,
         }
     }
 }
@@ -100,6 +110,10 @@ impl RoutingOptions {
     /// EndpointSlices in the cluster of `FERRY_KUBECONFIG`, or the one it runs in with
     /// `FERRY_KUBE_IN_CLUSTER=1`). One data plane per routing deployment: a platform whose
     /// namespaces run on both kinds of runtime needs one routing deployment per kind.
+    ///
+    /// With the local data plane, `FERRY_DOCKER_ENGINES` (the deploy service's engines)
+    /// turns [`namespace_dns`] on; it then needs `FERRY_ROUTING_FORWARDER_BINARY` (the
+    /// static `ferry-forward` binary), and fails to start without it.
     pub async fn from_env(env: &std::collections::HashMap<String, String>) -> anyhow::Result<Self> {
         let kind = env
             .get("FERRY_ROUTING_DATA_PLANE")
@@ -107,7 +121,16 @@ impl RoutingOptions {
             .filter(|v| !v.is_empty())
             .unwrap_or("local");
         match kind {
-            "local" => Ok(Self::local()),
+            "local" => {
+                let namespace_dns = match NamespaceDnsSettings::from_env(env)? {
+                    Some(settings) => Some(Arc::new(NamespaceDns::new(&settings)?)),
+                    None => None,
+                };
+                Ok(RoutingOptions {
+                    namespace_dns,
+                    ..Self::local()
+                })
+            }
             "kubernetes" => {
                 let routing = if let Some(path) =
                     env.get("FERRY_KUBECONFIG").filter(|v| !v.trim().is_empty())
@@ -124,6 +147,7 @@ impl RoutingOptions {
                 Ok(RoutingOptions {
                     data_plane: Arc::new(dataplane::kube::KubeDataPlane::new(routing)),
                     tuning: ProgramTuning::default(),
+                    namespace_dns: None,
                 })
             }
             other => anyhow::bail!(
@@ -155,6 +179,14 @@ pub async fn run_with(
 
 /// Starts the programming loop (every replica) and the leader-elected controllers.
 fn start_tasks(host: &Host, options: &RoutingOptions) {
+    if let Some(namespace_dns) = &options.namespace_dns {
+        host.spawn(namespace_dns.clone().run(
+            host.store.clone(),
+            host.instance_id.clone(),
+            host.config.lease_ttl,
+            host.stopping.clone(),
+        ));
+    }
     let resolver = Arc::new(Resolver::default());
     host.spawn(
         Programmer::new(

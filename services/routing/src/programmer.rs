@@ -293,7 +293,7 @@ impl Programmer {
 
 /// Applies a watch update to a map keyed by the name `decode` / `name_of` derive from a
 /// key; undecodable values are skipped (and removed).
-fn apply_update<V>(
+pub(crate) fn apply_update<V>(
     map: &mut BTreeMap<String, V>,
     update: WatchUpdate,
     decode: impl Fn(&KeyValue) -> Option<(String, V)>,

@@ -188,6 +188,7 @@ async fn routing_on_kubernetes_follows_services_entries_and_switches() {
         RoutingOptions {
             data_plane: Arc::new(KubeDataPlane::new(kube.clone())),
             tuning: ProgramTuning::default(),
+            namespace_dns: None,
         },
     )
     .await;

@@ -170,6 +170,7 @@ async fn services_route_over_docker() {
         RoutingOptions {
             data_plane: data_plane.clone(),
             tuning: ProgramTuning::default(),
+            namespace_dns: None,
         },
     )
     .await;
