@@ -9,7 +9,10 @@
 //! every build is timed through the API, from CreateBuild to its Operation done:
 //! - **cold**: a new application (empty cache volume, new image repository);
 //! - **warm**: a new commit changing the application's content, the cache filled;
-//! - **no-change**: the same commit built again (target: at most 1 s).
+//! - **no-change**: the same commit built again (target: at most 1 s), answered by the
+//!   input cache (`src/build/inputs.rs`: build 1's image recorded again, nothing runs);
+//! - **forced**: the same commit with `disable_cache` (every step runs, no cache volume),
+//!   which is also where image assembly of unchanged content is compared.
 //!
 //! The build script does cached work: on an empty cache it makes a 32 MB "dependency"
 //! in `$FERRY_CACHE_DIR` and checksums it, later builds reuse it; every build copies
@@ -109,16 +112,24 @@ enum Scenario {
     Cold,
     Warm,
     NoChange,
+    /// The same commit with `disable_cache`: every step runs, no cache volume.
+    Forced,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Scenario::Cold, Scenario::Warm, Scenario::NoChange];
+    const ALL: [Scenario; 4] = [
+        Scenario::Cold,
+        Scenario::Warm,
+        Scenario::NoChange,
+        Scenario::Forced,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::Cold => "cold",
             Scenario::Warm => "warm",
             Scenario::NoChange => "no-change",
+            Scenario::Forced => "forced",
         }
     }
 }
@@ -313,6 +324,7 @@ async fn timed_build(channel: &Channel, app: &App, scenario: Scenario) -> Sample
         .create_build(CreateBuildRequest {
             parent: format!("applications/{}", app.id),
             build: Some(Build::default()),
+            disable_cache: scenario == Scenario::Forced,
             ..Default::default()
         })
         .await
@@ -339,31 +351,35 @@ async fn timed_build(channel: &Channel, app: &App, scenario: Scenario) -> Sample
     let cache_hit = build.cache.as_ref().is_some_and(|c| c.hit);
     assert_eq!(
         cache_hit,
-        scenario != Scenario::Cold,
+        matches!(scenario, Scenario::Warm | Scenario::NoChange),
         "{} build of {}: cache hit {cache_hit}",
         scenario.name(),
         app.id
     );
     let start_of = |k| step(&build, k).and_then(|s| timestamp(s.start_time.as_ref()));
     let end_of = |k| step(&build, k).and_then(|s| timestamp(s.end_time.as_ref()));
-    let (
-        Some(created),
-        Some(fetch_start),
-        Some(fetch_end),
-        Some(build_start),
-        Some(image_start),
-        Some(push_end),
-    ) = (
+    let (Some(created), Some(fetch_start), Some(fetch_end)) = (
         timestamp(build.create_time.as_ref()),
         start_of(StepKind::Fetch),
         end_of(StepKind::Fetch),
-        start_of(StepKind::Build),
-        start_of(StepKind::Image),
-        end_of(StepKind::Push),
-    )
-    else {
-        panic!("build {} lacks step times: {:?}", build.name, build.steps)
+    ) else {
+        panic!("build {} lacks FETCH times: {:?}", build.name, build.steps)
     };
+    // A build the input cache answered skips BUILD to PUSH (no start times): its
+    // phases after FETCH are 0 and the rest is `finish`.
+    let build_start = start_of(StepKind::Build).unwrap_or(fetch_end);
+    let image_start = start_of(StepKind::Image).unwrap_or(fetch_end);
+    let push_end = end_of(StepKind::Push)
+        .filter(|_| start_of(StepKind::Push).is_some())
+        .unwrap_or(fetch_end);
+    if scenario == Scenario::NoChange {
+        assert!(
+            start_of(StepKind::Build).is_none(),
+            "{}: the input cache should answer an unchanged commit: {:?}",
+            app.id,
+            build.steps
+        );
+    }
     let phases = [
         fetch_start.saturating_sub(created),
         step_duration(&build, StepKind::Fetch),
@@ -584,6 +600,14 @@ async fn run(plan: &Plan) {
             record(sample, &mut samples);
         }
     }
+    // The same commit with the caches off: every step runs. (The image differs: it
+    // holds the checksum of the "dependency" a cold cache makes anew.)
+    for _ in 0..plan.reps {
+        for &i in &firsts {
+            let sample = timed_build(&channel, &apps[i], Scenario::Forced).await;
+            record(sample, &mut samples);
+        }
+    }
     clean_up(&channel, &apps).await;
     service.stop().await;
 
@@ -660,8 +684,24 @@ fn report(plan: &Plan, samples: &[Sample], base: &str) {
             "target_met": met,
         }));
     }
+    println!("\nthe input cache: no-change rebuild against a forced one (disable_cache):");
+    for mode in ImageMode::ALL {
+        let cached = figures(samples, mode, Scenario::NoChange);
+        let forced = figures(samples, mode, Scenario::Forced);
+        let ratio = forced.median.as_secs_f64() / cached.median.as_secs_f64().max(1e-6);
+        println!(
+            "  {:<10} forced {:.0} ms / no-change {:.0} ms = {ratio:.2}x",
+            mode.name(),
+            ms(forced.median),
+            ms(cached.median)
+        );
+        ratios.push(json!({
+            "what": format!("{} forced rebuild / no-change rebuild (medians)", mode.name()),
+            "ratio": ratio,
+        }));
+    }
     println!("\nartifact mode against Dockerfile mode (docker build + push), same content:");
-    for scenario in Scenario::ALL {
+    for scenario in [Scenario::Cold, Scenario::Warm, Scenario::Forced] {
         let artifact = figures(samples, ImageMode::Artifact, scenario);
         let docker = figures(samples, ImageMode::Dockerfile, scenario);
         let assembly =

@@ -237,7 +237,8 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         .into_inner();
     assert!(checked.name.is_empty(), "validate_only starts nothing");
 
-    // The same commit again: the cache is warm, no layer is uploaded, same digest.
+    // The same commit again: the inputs are unchanged, so build 1's image is recorded
+    // again as a new version (tagged on the same manifest) and nothing runs.
     let started = Instant::now();
     let request = CreateBuildRequest {
         validate_only: false,
@@ -263,7 +264,62 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         "an unchanged commit gives the same image"
     );
     let (log, _) = logs_of(&service.channel, &again.name, 0).await;
-    assert!(log.contains("cache-warm"), "{log}");
+    assert!(
+        log.contains("inputs unchanged since build 1"),
+        "the input cache answered:\n{log}"
+    );
+    assert!(
+        !log.contains("built") && !log.contains("tests-passed"),
+        "no script ran:\n{log}"
+    );
+    for step in &again.steps {
+        if step.kind() != ferry_proto::ferry::build::v1::build::StepKind::Fetch {
+            assert_eq!(
+                step.state(),
+                ferry_proto::ferry::common::v1::StageState::Skipped,
+                "{step:?}"
+            );
+        }
+    }
+    assert_eq!(again.test_results, build.test_results, "build 1's results");
+    assert_ne!(again.image_uri, build.image_uri, "a new version");
+    let version = again
+        .image_uri
+        .split('@')
+        .next()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1;
+    assert_eq!(
+        registry_tag_digest(&again.image_uri, version).await,
+        build.image_digest,
+        "the new version is a tag of the same manifest"
+    );
+    // disable_cache runs everything (the cache volume unused): the same image again,
+    // no layer uploaded.
+    let operation = common::wait(
+        &service.channel,
+        builds
+            .create_build(CreateBuildRequest {
+                parent: "applications/web".into(),
+                disable_cache: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner(),
+        Duration::from_secs(180),
+    )
+    .await;
+    let forced = build_of(&service.channel, &operation).await;
+    assert_eq!(forced.state(), State::Succeeded, "{forced:?}");
+    assert_eq!(forced.image_digest, build.image_digest);
+    let (log, _) = logs_of(&service.channel, &forced.name, 0).await;
+    assert!(
+        log.contains("cache-cold") && log.contains("tests-passed"),
+        "{log}"
+    );
     assert!(log.contains("Layer already exists"), "{log}");
     assert!(
         !log.contains(": Pushed"),
@@ -291,8 +347,12 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(images.images.len(), 3);
-    assert_eq!(images.images[0].build_number, 3, "newest first");
+    assert_eq!(
+        images.images.len(),
+        4,
+        "builds 1 to 4 each recorded a version"
+    );
+    assert_eq!(images.images[0].build_number, 4, "newest first");
     // Aliases: readable by alias, and moved when set on another image.
     let mut image_api = ImageServiceClient::new(service.channel.clone());
     let set_alias = |image: ferry_proto::ferry::build::v1::Image| {
@@ -308,7 +368,7 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         }
     };
     image_api
-        .update_image(set_alias(images.images[2].clone()))
+        .update_image(set_alias(images.images[3].clone()))
         .await
         .unwrap();
     let stable = image_api
@@ -335,7 +395,7 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(stable.build_number, 3);
+    assert_eq!(stable.build_number, 4);
     assert_eq!(
         registry_tag_digest(&stable.image_uri, "stable").await,
         stable.digest,
@@ -343,7 +403,7 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
     );
     let old = image_api
         .get_image(GetImageRequest {
-            name: images.images[2].name.clone(),
+            name: images.images[3].name.clone(),
         })
         .await
         .unwrap()
@@ -867,6 +927,27 @@ async fn artifact_mode_pushes_without_the_engine_and_reuses_unchanged_blobs() {
         "reproducible: the same outputs give the same image"
     );
     let (log, _) = logs_of(&service.channel, &second.name, 0).await;
+    assert!(log.contains("inputs unchanged since build 1"), "{log}");
+    // Run again without the caches: the same image, and nothing uploaded (the previous
+    // image's layer is reused).
+    let operation = common::wait(
+        &service.channel,
+        BuildServiceClient::new(service.channel.clone())
+            .create_build(CreateBuildRequest {
+                parent: "applications/art".into(),
+                disable_cache: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner(),
+        Duration::from_secs(120),
+    )
+    .await;
+    let forced = build_of(&service.channel, &operation).await;
+    assert_eq!(forced.state(), State::Succeeded);
+    assert_eq!(forced.image_digest, first.image_digest);
+    let (log, _) = logs_of(&service.channel, &forced.name, 0).await;
     assert!(log.contains("0 blobs uploaded"), "{log}");
 
     // The engine runs what Ferry assembled.

@@ -153,6 +153,9 @@ struct Run<'a> {
     container: Option<(BuilderEngine, String)>,
     kube_job: Option<KubeJob>,
     image: Option<Image>,
+    /// The fingerprint of the build's inputs, when they could be pinned ([`super::inputs`]):
+    /// recorded in the input cache when the build succeeds.
+    fingerprint: Option<String>,
 }
 
 /// A build's Job on the builder cluster.
@@ -629,6 +632,18 @@ impl Run<'_> {
             .map_err(|e| Stop::Failed(FailureReason::InvalidConfig, e.to_string()))?;
         self.build.builder_image = format!("{builder_image}@{image_id}");
         self.build.builder_host = endpoint.clone();
+        // Inputs unchanged since an earlier successful build: its image is recorded
+        // again and nothing runs (see `super::inputs`; `disable_cache` runs everything).
+        if !self.spec.disable_cache {
+            self.fingerprint = self
+                .input_fingerprint(&app_id, &config, &workspace, &image_id, &engine)
+                .await;
+            if let Some(fingerprint) = self.fingerprint.clone()
+                && self.reuse_image(&fingerprint, &commit).await?
+            {
+                return Ok(());
+            }
+        }
         let cache_wanted =
             config.cache.as_ref().is_some_and(|c| c.enabled) && !self.spec.disable_cache;
         let cache_volume = if cache_wanted {
@@ -785,28 +800,7 @@ impl Run<'_> {
         // IMAGE
         self.step_start(StepKind::Image);
         self.commit(None, None).await?;
-        let repository = self
-            .application
-            .image_repository
-            .clone()
-            .unwrap_or_default();
-        let registry = if repository.registry.is_empty() {
-            self.settings.registry.clone()
-        } else {
-            repository.registry.clone()
-        };
-        if registry.is_empty() {
-            return Err(Stop::Failed(
-                FailureReason::InvalidConfig,
-                "no registry: set image_repository.registry or configure FERRY_BUILD_REGISTRY"
-                    .into(),
-            ));
-        }
-        let repo_path = if repository.repository.is_empty() {
-            format!("applications/{app_id}")
-        } else {
-            repository.repository.clone()
-        };
+        let (repository, registry, repo_path) = self.image_target(&app_id)?;
         let version = model::version(self.build.build_number, &commit.sha);
         let target = format!("{registry}/{repo_path}");
         let tag = format!("{target}:{version}");
@@ -1012,6 +1006,244 @@ impl Run<'_> {
     }
 }
 
+/// Where images go, and the input cache.
+impl Run<'_> {
+    /// The image's repository settings, registry and repository path.
+    fn image_target(
+        &self,
+        app_id: &str,
+    ) -> Result<
+        (
+            ferry_proto::ferry::build::v1::ImageRepository,
+            String,
+            String,
+        ),
+        Stop,
+    > {
+        let repository = self
+            .application
+            .image_repository
+            .clone()
+            .unwrap_or_default();
+        let registry = if repository.registry.is_empty() {
+            self.settings.registry.clone()
+        } else {
+            repository.registry.clone()
+        };
+        if registry.is_empty() {
+            return Err(Stop::Failed(
+                FailureReason::InvalidConfig,
+                "no registry: set image_repository.registry or configure FERRY_BUILD_REGISTRY"
+                    .into(),
+            ));
+        }
+        let repo_path = if repository.repository.is_empty() {
+            format!("applications/{app_id}")
+        } else {
+            repository.repository.clone()
+        };
+        Ok((repository, registry, repo_path))
+    }
+
+    /// A registry client for the image's registry (its credentials when it is the
+    /// built-in one).
+    fn registry_client(
+        &self,
+        repository: &ferry_proto::ferry::build::v1::ImageRepository,
+        registry: &str,
+    ) -> Option<ferry_image::RegistryClient> {
+        let mut options = ferry_image::ClientOptions {
+            protocol: if repository.insecure {
+                ferry_image::Protocol::Http
+            } else {
+                ferry_image::Protocol::Auto
+            },
+            request_timeout: Duration::from_secs(30),
+            ..Default::default()
+        };
+        if repository.registry.is_empty()
+            && let Some(credentials) = &self.settings.registry_credentials
+        {
+            options.credentials.insert(
+                registry.to_string(),
+                ferry_image::Credentials::Basic {
+                    username: credentials.username.clone(),
+                    password: ferry_image::Secret::new(credentials.password.clone()),
+                },
+            );
+        }
+        ferry_image::RegistryClient::new(options).ok()
+    }
+
+    /// The fingerprint of the build's inputs on the Docker builder, or `None` when one
+    /// cannot be pinned (then the build runs).
+    async fn input_fingerprint(
+        &self,
+        app_id: &str,
+        config: &ferry_proto::ferry::build::v1::BuildConfig,
+        workspace: &[u8],
+        builder_image_id: &str,
+        engine: &BuilderEngine,
+    ) -> Option<String> {
+        let (repository, registry, repo_path) = self.image_target(app_id).ok()?;
+        let mut secrets = Vec::new();
+        for variable in &config.env {
+            if let Some(ferry_proto::ferry::common::v1::env_var::Source::SecretRef(reference)) =
+                &variable.source
+            {
+                let value = self.secret(reference, &variable.name).await.ok()?;
+                secrets.push((variable.name.clone(), value));
+            }
+        }
+        let mut bases = Vec::new();
+        match config.mode.as_ref()? {
+            Mode::Artifact(artifact) => {
+                let client = self.registry_client(&repository, &registry)?;
+                let reference: ferry_image::Reference = artifact.base_image.parse().ok()?;
+                let pulled = client.get_manifest(&reference).await.ok()?;
+                bases.push((artifact.base_image.clone(), pulled.digest.to_string()));
+            }
+            Mode::Dockerfile(dockerfile) => {
+                let path = if dockerfile.dockerfile_path.is_empty() {
+                    "Dockerfile"
+                } else {
+                    &dockerfile.dockerfile_path
+                };
+                let (_, text) = docker::files_matching(
+                    workspace,
+                    "workspace/",
+                    &format!("{}{path}", context_dir(&dockerfile.context_path)),
+                )
+                .into_iter()
+                .next()?;
+                for base in super::inputs::dockerfile_bases(&String::from_utf8_lossy(&text))? {
+                    let id = engine.image_id(&base).await?;
+                    bases.push((base, id));
+                }
+            }
+        }
+        Some(super::inputs::fingerprint(&super::inputs::Inputs {
+            builder: "docker",
+            builder_image: builder_image_id,
+            workspace,
+            config: Some(config),
+            target: &format!("{registry}/{repo_path}"),
+            secrets,
+            bases,
+        }))
+    }
+
+    /// Records the image of the earlier build whose inputs had `fingerprint` as this
+    /// build's (a new version tagged on the same manifest); `false` when there is none
+    /// (or its manifest cannot be tagged), and the build runs.
+    async fn reuse_image(&mut self, fingerprint: &str, commit: &CommitInfo) -> Result<bool, Stop> {
+        let store = self.context.store.clone();
+        let application = self.application.name.clone();
+        let key = super::input_cache_key(&application, fingerprint);
+        let Some(entry) = store.get(&key).await.map_err(ApiError::from)? else {
+            return Ok(false);
+        };
+        let cached_name = String::from_utf8_lossy(&entry.value).into_owned();
+        let Some((cached, _)) = typed::get_msg::<Image>(store.as_ref(), &image_key(&cached_name))
+            .await
+            .map_err(ApiError::from)?
+        else {
+            return Ok(false);
+        };
+        // `registry/repository:version@digest`: the same target as this build's (the
+        // target is one of the inputs).
+        let Some((tagged, digest)) = cached.image_uri.split_once('@') else {
+            return Ok(false);
+        };
+        let Some((target, _)) = tagged.rsplit_once(':') else {
+            return Ok(false);
+        };
+        let Some((registry, repo_path)) = target.split_once('/') else {
+            return Ok(false);
+        };
+        let app_id = model::application_id(&application).to_string();
+        let (repository, _, _) = self.image_target(&app_id)?;
+        let version = model::version(self.build.build_number, &commit.sha);
+        let tag_result = async {
+            let client = self
+                .registry_client(&repository, registry)
+                .ok_or_else(|| "no registry client".to_string())?;
+            let image = ferry_image::Reference::new(registry, repo_path, None)
+                .map_err(|e| e.to_string())?;
+            let digest: ferry_image::Digest = digest.parse().map_err(|e| format!("{e}"))?;
+            client
+                .tag_manifest(&image, &digest, &version)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        if let Err(message) = tag_result {
+            self.log.system(
+                StepKind::Fetch,
+                &format!("inputs unchanged since build {}, but its image cannot be tagged ({message}): building", cached.build_number),
+            );
+            return Ok(false);
+        }
+        let earlier = typed::get_msg::<Build>(
+            store.as_ref(),
+            &super::build_key(&application, cached.build_number),
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|(build, _)| build);
+        let reused = format!(
+            "inputs unchanged since build {}: its image {digest} is reused",
+            cached.build_number
+        );
+        self.log.system(
+            StepKind::Fetch,
+            &format!("{reused} (start the build with disable_cache to run it again)"),
+        );
+        for kind in [
+            StepKind::Build,
+            StepKind::Test,
+            StepKind::Image,
+            StepKind::Push,
+        ] {
+            self.step_end(kind, StageState::Skipped, None, &reused);
+        }
+        self.build.test_results = earlier.and_then(|build| build.test_results);
+        self.build.cache = Some(CacheInfo {
+            enabled: true,
+            hit: true,
+            ..Default::default()
+        });
+        let name = image_name(&application, &version);
+        let image_uri = format!("{target}:{version}@{digest}");
+        let now = op::now();
+        self.image = Some(Image {
+            name: name.clone(),
+            uid: uuid::Uuid::new_v4().to_string(),
+            display_name: version.clone(),
+            create_time: Some(now),
+            update_time: Some(now),
+            version,
+            build: self.build.name.clone(),
+            build_number: self.build.build_number,
+            commit_sha: commit.sha.clone(),
+            r#ref: self.build.r#ref.clone(),
+            image_uri: image_uri.clone(),
+            digest: digest.to_string(),
+            size_bytes: cached.size_bytes,
+            layer_count: cached.layer_count,
+            base_image: cached.base_image.clone(),
+            base_image_digest: cached.base_image_digest.clone(),
+            platform: cached.platform.clone(),
+            ..Default::default()
+        });
+        self.build.image = name;
+        self.build.image_uri = image_uri;
+        self.build.image_digest = digest.to_string();
+        Ok(true)
+    }
+}
+
 /// The Kubernetes builder: one Job per build (see the module's documentation).
 impl Run<'_> {
     /// Everything after the ref was resolved: the Job made, followed and checked.
@@ -1048,28 +1280,7 @@ impl Run<'_> {
             .await?;
 
         // Where the image goes (as on Docker).
-        let repository = self
-            .application
-            .image_repository
-            .clone()
-            .unwrap_or_default();
-        let registry = if repository.registry.is_empty() {
-            self.settings.registry.clone()
-        } else {
-            repository.registry.clone()
-        };
-        if registry.is_empty() {
-            return Err(Stop::Failed(
-                FailureReason::InvalidConfig,
-                "no registry: set image_repository.registry or configure FERRY_BUILD_REGISTRY"
-                    .into(),
-            ));
-        }
-        let repo_path = if repository.repository.is_empty() {
-            format!("applications/{app_id}")
-        } else {
-            repository.repository.clone()
-        };
+        let (repository, registry, repo_path) = self.image_target(app_id)?;
         let version = model::version(self.build.build_number, &commit.sha);
         let tag = format!("{registry}/{repo_path}:{version}");
         let login = if repository.registry.is_empty() {
@@ -2205,6 +2416,7 @@ impl Reconciler for BuildRunner {
             container: None,
             kube_job: None,
             image: None,
+            fingerprint: None,
         };
         run.commit(None, None).await?;
         tracing::info!(build = %run.build.name, "build started");
@@ -2345,6 +2557,18 @@ impl Reconciler for BuildRunner {
             return Err(error);
         }
         tracing::info!(build = %run.build.name, state = ?state, "build ended");
+        // The input cache learns the image these inputs made (best effort: a lost entry
+        // only means a later build runs).
+        if let (Some(fingerprint), Some(image)) = (&run.fingerprint, &image) {
+            let key = super::input_cache_key(&run.application.name, fingerprint);
+            if let Err(error) = context
+                .store
+                .put(&key, image.name.as_bytes().to_vec(), None)
+                .await
+            {
+                tracing::warn!(%error, build = %run.build.name, "cannot record the build's inputs");
+            }
+        }
         let recorded = run.build.clone();
         self.update_application(context, &recorded, image.as_ref())
             .await;

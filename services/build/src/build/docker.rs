@@ -135,6 +135,11 @@ impl BuilderEngine {
         format!("ferry-build-cache-{app_id}-{}", short_uid(app_uid))
     }
 
+    /// The id of `image` on the engine, if the engine has it (nothing is pulled).
+    pub async fn image_id(&self, image: &str) -> Option<String> {
+        self.docker.inspect_image(image).await.ok()?.id
+    }
+
     /// Makes sure `image` is on the engine (pulling it when missing); returns its id.
     pub async fn ensure_image(&self, image: &str) -> Result<String, EngineError> {
         if let Ok(inspect) = self.docker.inspect_image(image).await {
