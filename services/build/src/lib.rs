@@ -81,6 +81,10 @@ pub async fn run_with(
             .add_service(
                 application::api::ApplicationApi::new(host.store.clone(), idempotency.clone())
                     .with_builder_engine(settings.docker_host.clone())
+                    .with_kube_builder(
+                        (settings.builder == config::BuilderKind::Kubernetes)
+                            .then(|| settings.kube.clone()),
+                    )
                     .into_server(),
             )
             .add_service(

@@ -577,6 +577,30 @@ async fn a_dockerfile_build_runs_as_a_job_and_records_the_pushed_image() {
     );
     assert!(second.image.is_empty());
 
+    // Deleting the application deletes its cache claim too (the images it still has
+    // are deleted with it: force).
+    ApplicationServiceClient::new(service.channel.clone())
+        .delete_application(ferry_proto::ferry::build::v1::DeleteApplicationRequest {
+            name: "applications/kweb".into(),
+            force: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // (Kubernetes keeps a claim a pod still names, e.g. the finished Job's, until that
+    // pod goes: being deleted is what Ferry decides.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Some(claim) = claims.get_opt("ferry-build-cache-kweb").await.unwrap() {
+        if claim.metadata.deletion_timestamp.is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache claim is not being deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     deploy.stop().await;
     service.stop().await;
     remove_namespace(&client, &ns).await;

@@ -29,6 +29,7 @@ pub struct ApplicationApi {
     store: Arc<dyn Store>,
     idempotency: Idempotency,
     builder_engine: Option<String>,
+    kube_builder: Option<crate::config::KubeBuilderSettings>,
 }
 
 /// Reads an application with its etag.
@@ -52,7 +53,18 @@ impl ApplicationApi {
             store,
             idempotency,
             builder_engine: None,
+            kube_builder: None,
         }
+    }
+
+    /// Also removes a deleted application's cache claim from the Kubernetes builder's
+    /// cluster.
+    pub fn with_kube_builder(
+        mut self,
+        settings: Option<crate::config::KubeBuilderSettings>,
+    ) -> Self {
+        self.kube_builder = settings;
+        self
     }
 
     /// Also removes a deleted application's cache volume from the builder engine at
@@ -209,6 +221,7 @@ impl ApplicationApi {
         let name = request.name.clone();
         let store = self.store.clone();
         let engine = self.builder_engine.clone();
+        let kube_builder = self.kube_builder.clone();
         let uid = application.uid.clone();
         self.idempotency
             .run(
@@ -243,6 +256,17 @@ impl ApplicationApi {
                             &uid,
                         );
                         engine.remove_volume(&volume).await;
+                    }
+                    // So does the Kubernetes builder's cache claim.
+                    if let Some(kube) = &kube_builder
+                        && let Ok(client) = crate::build::kube_run::client(kube).await
+                    {
+                        crate::build::kube_run::delete_cache_claim(
+                            &client,
+                            &kube.namespace,
+                            crate::build::model::application_id(&name),
+                        )
+                        .await;
                     }
                     Ok(())
                 },

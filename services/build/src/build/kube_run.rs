@@ -90,6 +90,20 @@ pub async fn ensure_cache_claim(
     }
 }
 
+/// Deletes an application's cache claim (best effort: a failure is logged; an absent
+/// claim is not an error).
+pub async fn delete_cache_claim(client: &Client, namespace: &str, application: &str) {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    let name = manifests::cache_claim_name(application);
+    match claims.delete(&name, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(error) if is_status(&error, 404) => {}
+        Err(error) => {
+            tracing::warn!(claim = %name, %error, "cannot delete the application's cache claim");
+        }
+    }
+}
+
 /// Registry credentials for the `image` container.
 pub struct RegistryLogin<'a> {
     /// The registry (`host:port`).
