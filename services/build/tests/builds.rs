@@ -609,6 +609,39 @@ async fn failing_tests_and_bad_sources_fail_the_build_without_an_image() {
     );
     assert!(build.failure_message.contains("no-such-branch"));
 
+    // BuildKit secrets on the Docker builder: refused at once, saying where they work.
+    let mut with_secrets = web_app(&repo.url(), common::TEST_SCRIPT);
+    with_secrets.build.as_mut().unwrap().mode = Some(Mode::Dockerfile(DockerfileBuild {
+        secrets: vec![ferry_proto::ferry::build::v1::DockerBuildSecret {
+            id: "npmrc".into(),
+            secret: Some(ferry_proto::ferry::common::v1::SecretRef {
+                secret: "secrets/npm".into(),
+                key: String::new(),
+            }),
+        }],
+        ..Default::default()
+    }));
+    create_app(&service.channel, "secrets", with_secrets).await;
+    let operation = common::wait(
+        &service.channel,
+        start_build(&service.channel, "secrets", "").await,
+        Duration::from_secs(60),
+    )
+    .await;
+    let build = build_of(&service.channel, &operation).await;
+    assert_eq!(
+        (build.state(), build.failure_reason()),
+        (State::Failed, FailureReason::InvalidConfig),
+        "{build:?}"
+    );
+    assert!(
+        build
+            .failure_message
+            .contains("need the Kubernetes builder"),
+        "{}",
+        build.failure_message
+    );
+
     // Retention: only the newest finished build is kept, with its log.
     let mut pruned = web_app(&repo.url(), common::TEST_SCRIPT);
     pruned.retention = Some(ferry_proto::ferry::build::v1::RetentionPolicy {

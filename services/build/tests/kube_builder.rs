@@ -281,6 +281,13 @@ async fn a_dockerfile_build_runs_as_a_job_and_records_the_pushed_image() {
             }),
             mode: Some(Mode::Dockerfile(DockerfileBuild {
                 build_args: [("GREETING".to_string(), "hi".to_string())].into(),
+                secrets: vec![ferry_proto::ferry::build::v1::DockerBuildSecret {
+                    id: "npmrc".into(),
+                    secret: Some(SecretRef {
+                        secret: "secrets/npm-token".into(),
+                        key: String::new(),
+                    }),
+                }],
                 ..Default::default()
             })),
             env: vec![
@@ -502,7 +509,35 @@ async fn a_dockerfile_build_runs_as_a_job_and_records_the_pushed_image() {
         args.contains(&"build-arg:GREETING=hi".to_string()),
         "{args:?}"
     );
+    // The BuildKit secret: a file of the build Secret, named by `--secret`.
+    assert!(
+        args.windows(2).any(|pair| pair[0] == "--secret"
+            && pair[1] == "id=npmrc,src=/run/ferry/buildkit-secrets/npmrc"),
+        "{args:?}"
+    );
     let volumes = pod.volumes.clone().unwrap();
+    let buildkit_secrets = volumes
+        .iter()
+        .find(|v| v.name == "buildkit-secrets")
+        .and_then(|v| v.secret.clone())
+        .unwrap();
+    assert_eq!(
+        buildkit_secrets.secret_name.as_deref(),
+        Some("build-kweb-1-secrets")
+    );
+    let items = buildkit_secrets.items.unwrap();
+    assert_eq!(
+        (items[0].key.as_str(), items[0].path.as_str()),
+        ("buildkit.npmrc", "npmrc")
+    );
+    assert!(
+        image_container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .any(|m| m.name == "buildkit-secrets" && m.read_only == Some(true)),
+        "{image_container:?}"
+    );
     let registry_volume = volumes
         .iter()
         .find(|v| v.name == "registry-credentials")

@@ -511,10 +511,14 @@ impl Run<'_> {
         }
         if let Some(Mode::Dockerfile(dockerfile)) = &config.mode
             && !dockerfile.secrets.is_empty()
+            && self.settings.builder == BuilderKind::Docker
         {
             return Err(Stop::Failed(
                 FailureReason::InvalidConfig,
-                "build.dockerfile.secrets (BuildKit secrets) are not supported yet".into(),
+                "build.dockerfile.secrets (BuildKit secrets) need the Kubernetes builder \
+                 (FERRY_BUILD_BUILDER=kubernetes): the Docker engine's build API takes no \
+                 secrets"
+                    .into(),
             ));
         }
 
@@ -1357,6 +1361,36 @@ impl Run<'_> {
             }
         }
 
+        // BuildKit secrets: files of the build Secret, given to `buildctl --secret`.
+        let mut build_secrets = Vec::new();
+        for (index, secret) in dockerfile.secrets.iter().enumerate() {
+            if secret.id.is_empty()
+                || !secret
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                || build_secrets.contains(&secret.id)
+            {
+                return Err(Stop::Failed(
+                    FailureReason::InvalidConfig,
+                    format!(
+                        "build.dockerfile.secrets[{index}].id {:?}: give a distinct id of \
+                         letters, digits, '-', '_' or '.'",
+                        secret.id
+                    ),
+                ));
+            }
+            let value = self
+                .secret(
+                    &secret.secret.clone().unwrap_or_default(),
+                    &format!("build.dockerfile.secrets[{index}]"),
+                )
+                .await?;
+            self.log.mask(&value);
+            secret_data.insert(format!("buildkit.{}", secret.id), value);
+            build_secrets.push(secret.id.clone());
+        }
+
         // The cache claim.
         let cache_wanted =
             config.cache.as_ref().is_some_and(|c| c.enabled) && !self.spec.disable_cache;
@@ -1413,6 +1447,7 @@ impl Run<'_> {
             context_path: dockerfile.context_path.clone(),
             dockerfile_path: dockerfile.dockerfile_path.clone(),
             build_args: dockerfile.build_args.clone().into_iter().collect(),
+            build_secrets,
             target: dockerfile.target.clone(),
             image_tag: tag.clone(),
             insecure_registry: repository.insecure || ferry_image::is_loopback(&registry),

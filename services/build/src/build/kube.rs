@@ -121,6 +121,9 @@ pub struct JobInput {
     pub dockerfile_path: String,
     /// `--build-arg` values.
     pub build_args: BTreeMap<String, String>,
+    /// BuildKit secret ids (`RUN --mount=type=secret,id=…`): each value is the build
+    /// Secret's key `buildkit.<id>`, mounted as a file for `buildctl --secret`.
+    pub build_secrets: Vec<String>,
     /// The target stage; empty for the last.
     pub target: String,
     /// The tag the image is pushed to (`registry/repository:version`).
@@ -269,6 +272,9 @@ fn workspace_dir(relative: &str) -> String {
     }
 }
 
+/// Where the `image` container finds the BuildKit secrets' files.
+pub const BUILDKIT_SECRETS_DIR: &str = "/run/ferry/buildkit-secrets";
+
 /// The arguments of `buildctl-daemonless.sh` for `input`.
 pub fn buildctl_args(input: &JobInput) -> Vec<String> {
     let context = workspace_dir(&input.context_path);
@@ -299,6 +305,10 @@ pub fn buildctl_args(input: &JobInput) -> Vec<String> {
     for (name, value) in &input.build_args {
         args.push("--opt".into());
         args.push(format!("build-arg:{name}={value}"));
+    }
+    for id in &input.build_secrets {
+        args.push("--secret".into());
+        args.push(format!("id={id},src={BUILDKIT_SECRETS_DIR}/{id}"));
     }
     let mut output = format!("type=image,name={},push=true", input.image_tag);
     if input.insecure_registry {
@@ -456,6 +466,22 @@ pub fn job(input: &JobInput) -> Job {
         }));
         image_env.push(json!({"name": "DOCKER_CONFIG", "value": "/home/user/.docker"}));
     }
+    if !input.build_secrets.is_empty() {
+        let items: Vec<serde_json::Value> = input
+            .build_secrets
+            .iter()
+            .map(|id| json!({"key": format!("buildkit.{id}"), "path": id}))
+            .collect();
+        volumes.push(json!({
+            "name": "buildkit-secrets",
+            "secret": {"secretName": secret, "items": items, "defaultMode": 0o400},
+        }));
+        image_mounts.push(json!({
+            "name": "buildkit-secrets",
+            "mountPath": BUILDKIT_SECRETS_DIR,
+            "readOnly": true,
+        }));
+    }
     let image = json!({
         "name": "image",
         "image": input.buildkit_image,
@@ -518,7 +544,7 @@ pub fn owned_by(job: &Job) -> Option<OwnerReference> {
 }
 
 /// The build Secret of Job `job` with `data` (keys `git-http-header`,
-/// `ssh-private-key`, `known-hosts`, `env.<name>`), owned by `owner`.
+/// `ssh-private-key`, `known-hosts`, `env.<name>`, `buildkit.<id>`), owned by `owner`.
 pub fn build_secret(
     input: &JobInput,
     data: BTreeMap<String, Vec<u8>>,
@@ -636,6 +662,7 @@ mod tests {
             context_path: ".".into(),
             dockerfile_path: "docker/Dockerfile".into(),
             build_args: BTreeMap::from([("PROFILE".into(), "release".into())]),
+            build_secrets: vec!["npmrc".into()],
             target: "runtime".into(),
             image_tag: "registry.example.com:5000/applications/shop:42-0123456".into(),
             insecure_registry: false,
@@ -764,6 +791,7 @@ mod tests {
         input.dockerfile_path = String::new();
         input.insecure_registry = true;
         input.build_args.clear();
+        input.build_secrets.clear();
         input.target.clear();
         assert_eq!(
             buildctl_args(&input),
