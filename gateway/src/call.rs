@@ -1,11 +1,13 @@
 //! What the proxy knows about a call before forwarding it, as pure functions over plain
 //! data: the method's shape from the API's descriptors ([`Methods`]), whether a buffered
 //! request carries a `request_id` (a scan of the protobuf wire format, no decoding of the
-//! message type), and the `grpc-timeout` header.
+//! message type), the `grpc-timeout` header, and the `x-request-id` a call is given.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::HeaderValue;
 use prost::Message;
 use prost_types::FileDescriptorSet;
 use prost_types::field_descriptor_proto::Type;
@@ -193,6 +195,28 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
+/// A unary request's body, read whole (within the message limit) by the auth layer and
+/// attached to the request's extensions next to the same bytes as its body, so the proxy
+/// behind it does not read the body a second time.
+#[derive(Clone, Debug)]
+pub struct BufferedBody(pub Bytes);
+
+/// A fresh `x-request-id` value: a random (version 4) UUID from the thread's CSPRNG, which
+/// costs no system call (`Uuid::new_v4` asks the OS for every id).
+///
+/// The value is marked sensitive, which makes HPACK send it as a never-indexed literal:
+/// a value unique to one call would otherwise enter the HTTP/2 header table of the
+/// connection it is forwarded on, evict the entries that do repeat, and lengthen the
+/// table's search for every later header of that name.
+pub fn new_request_id() -> HeaderValue {
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let mut value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut buffer))
+        .expect("a hyphenated UUID is a valid header value");
+    value.set_sensitive(true);
+    value
+}
+
 /// Encodes a duration as a `grpc-timeout` value, in the finest unit that fits in 8 digits,
 /// rounding down: the encoded deadline is never later than the real one.
 pub fn encode_grpc_timeout(timeout: Duration) -> String {
@@ -217,6 +241,19 @@ pub fn encode_grpc_timeout(timeout: Duration) -> String {
 mod tests {
     use super::*;
     use ferry_proto::ferry::deploy::v1::{CreateNamespaceRequest, GetNamespaceRequest, Namespace};
+
+    #[test]
+    fn request_ids_are_fresh_v4_uuids_never_indexed() {
+        let first = new_request_id();
+        let second = new_request_id();
+        assert_ne!(first, second);
+        for value in [first, second] {
+            assert!(value.is_sensitive(), "sent as a never-indexed literal");
+            let id = uuid::Uuid::parse_str(value.to_str().unwrap()).unwrap();
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.hyphenated().to_string(), value.to_str().unwrap());
+        }
+    }
 
     fn frame(message: &impl Message) -> Vec<u8> {
         let bytes = message.encode_to_vec();

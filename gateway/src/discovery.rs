@@ -53,6 +53,15 @@ impl Table {
             .unwrap_or_default()
     }
 
+    /// The instances of `service` as (id, address), borrowed, by id.
+    pub fn members(&self, service: &str) -> impl Iterator<Item = (&str, &str)> {
+        self.services
+            .get(service)
+            .into_iter()
+            .flatten()
+            .map(|(id, address)| (id.as_str(), address.as_str()))
+    }
+
     /// The address of one instance, when it is registered.
     pub fn address(&self, service: &str, instance: &str) -> Option<&str> {
         self.services
@@ -296,6 +305,12 @@ mod tests {
         );
         assert!(table.instances("catalog").is_empty());
         assert_eq!(table.services().collect::<Vec<_>>(), vec!["deploy"]);
+        // The borrowed view the proxy reads on every call says the same.
+        assert_eq!(
+            table.members("deploy").collect::<Vec<_>>(),
+            vec![("deploy-b", "10.0.0.2:2")]
+        );
+        assert_eq!(table.members("catalog").count(), 0);
     }
 
     #[test]

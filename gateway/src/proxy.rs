@@ -9,10 +9,12 @@
 //! For one call, [`Proxy`]:
 //! 1. routes the path ([`crate::routing::route`]) to the owning service;
 //! 2. gives it an `x-request-id` when the client sent none (`traceparent` and every other
-//!    header pass through as they are);
+//!    header pass through as they are; the request id and `grpc-timeout`, which differ on
+//!    every call, are sent as never-indexed HPACK literals, see [`call::new_request_id`]);
 //! 3. buffers the request body when the method's request is a single message (up to
-//!    [`MAX_MESSAGE_BYTES`]), so the call can be sent again; client streams are streamed
-//!    through and never retried;
+//!    [`MAX_MESSAGE_BYTES`]), so the call can be sent again, or takes the bytes the auth
+//!    layer read ([`call::BufferedBody`]); client streams are streamed through and never
+//!    retried;
 //! 4. picks an instance from the discovery table ([`crate::balance::choose`]) and sends the
 //!    call over that instance's HTTP/2 connection with the remaining deadline as
 //!    `grpc-timeout`, and waits for the answer no longer than that (a retry never extends
@@ -58,7 +60,7 @@ use tower::Service;
 
 use crate::balance::{self, Candidate, Failure, Replay};
 use crate::call::{self, Methods};
-use crate::discovery::{Instance, Table};
+use crate::discovery::Table;
 use crate::error::GatewayError;
 use crate::routing::{self, Route, Target};
 
@@ -176,8 +178,7 @@ enum Attempt {
 
 impl Shared {
     async fn forward(&self, request: Request<Body>) -> Response<Body> {
-        let path = request.uri().path().to_string();
-        let target = match routing::route(&path) {
+        let target = match routing::route(request.uri().path()) {
             Route::Forward(target) => target,
             // A path of the gateway's own packages that no local route serves, or of no
             // package at all: a bare UNIMPLEMENTED, which the edge layer completes with
@@ -193,30 +194,39 @@ impl Shared {
             .and_then(|value| value.to_str().ok())
             .and_then(call::parse_grpc_timeout)
             .map(|timeout| received + timeout);
-        if !head.headers.contains_key(X_REQUEST_ID) {
-            let id = uuid::Uuid::new_v4().to_string();
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                head.headers.insert(X_REQUEST_ID, value);
+        // A request id is unique to its call: never indexed by HPACK (see
+        // `call::new_request_id`), whoever made it.
+        match head.headers.get_mut(X_REQUEST_ID) {
+            Some(id) => id.set_sensitive(true),
+            None => {
+                head.headers.insert(X_REQUEST_ID, call::new_request_id());
             }
         }
-        let method_name = routing::split_path(&path).map_or("", |(_, _, method)| method);
-        let info = self.methods.get(&path).copied();
+        // The auth layer in front may have read a unary body already.
+        let buffered = head.extensions.remove::<call::BufferedBody>();
+        let path = head.uri.path();
+        let method_name = routing::split_path(path).map_or("", |(_, _, method)| method);
+        let info = self.methods.get(path).copied();
         let mut replay = Replay {
             idempotent: balance::is_idempotent(method_name),
             ..Replay::default()
         };
         let mut body = match info {
-            Some(info) if !info.client_streaming => match self.buffer_request(body).await {
-                Ok(bytes) => {
-                    replay.buffered = true;
-                    replay.request_id = info.request_id_field.is_some_and(|field| {
-                        call::single_message(&bytes)
-                            .is_some_and(|message| call::has_non_empty_field(message, field))
-                    });
-                    RequestBody::Buffered(bytes)
-                }
-                Err(error) => return error.into_http(),
-            },
+            Some(info) if !info.client_streaming => {
+                let bytes = match buffered {
+                    Some(call::BufferedBody(bytes)) => bytes,
+                    None => match self.buffer_request(body).await {
+                        Ok(bytes) => bytes,
+                        Err(error) => return error.into_http(),
+                    },
+                };
+                replay.buffered = true;
+                replay.request_id = info.request_id_field.is_some_and(|field| {
+                    call::single_message(&bytes)
+                        .is_some_and(|message| call::has_non_empty_field(message, field))
+                });
+                RequestBody::Buffered(bytes)
+            }
             // Client streams, and methods this gateway does not know: streamed, once.
             _ => RequestBody::Streamed(Some(body)),
         };
@@ -251,7 +261,10 @@ impl Shared {
                 if remaining.is_zero() {
                     return expired(service);
                 }
-                if let Ok(value) = HeaderValue::from_str(&call::encode_grpc_timeout(remaining)) {
+                if let Ok(mut value) = HeaderValue::from_str(&call::encode_grpc_timeout(remaining))
+                {
+                    // What is left of the deadline differs on every call: never indexed.
+                    value.set_sensitive(true);
                     headers.insert(GRPC_TIMEOUT, value);
                 }
             }
@@ -426,11 +439,12 @@ impl Shared {
     /// its in-flight slots.
     fn pick(&self, target: Target, tried: &[String]) -> Result<Pick, NoPick> {
         let table = self.table.borrow().clone();
-        let members: Vec<(&str, Instance, u8)> = match target {
+        // (service, instance id, address, rank) of every instance the call may go to,
+        // borrowed from the table: only the chosen one is copied out.
+        let members: Vec<(&str, &str, &str, u8)> = match target {
             Target::Service(service) => table
-                .instances(service)
-                .into_iter()
-                .map(|instance| (service, instance, 0))
+                .members(service)
+                .map(|(id, address)| (service, id, address, 0))
                 .collect(),
             Target::Any { preferred } => table
                 .services()
@@ -438,9 +452,8 @@ impl Shared {
                 .flat_map(|service| {
                     let rank = u8::from(service != preferred);
                     table
-                        .instances(service)
-                        .into_iter()
-                        .map(move |instance| (service, instance, rank))
+                        .members(service)
+                        .map(move |(id, address)| (service, id, address, rank))
                 })
                 .collect(),
         };
@@ -453,8 +466,9 @@ impl Shared {
         upstreams.prune(&table);
         let mut candidates = Vec::with_capacity(members.len());
         let mut picks = Vec::with_capacity(members.len());
-        for (service, instance, rank) in members {
-            let Some(upstream) = upstreams.get_or_create(service, &instance, &self.options) else {
+        for (service, id, address, rank) in members {
+            let Some(upstream) = upstreams.get_or_create(service, id, address, &self.options)
+            else {
                 continue;
             };
             let in_flight = upstream.in_flight.load(Ordering::Relaxed);
@@ -462,16 +476,15 @@ impl Shared {
                 rank,
                 in_flight,
                 cooling: upstream.cooling_until.is_some_and(|until| until > now),
-                tried: tried.contains(&instance.id),
+                tried: tried.iter().any(|tried| tried == id),
                 full: in_flight >= limit,
             });
-            picks.push(Pick {
-                service: service.to_string(),
-                instance: instance.id,
-                connection: upstream.connection.clone(),
-                in_flight: upstream.in_flight.clone(),
-                slot: None,
-            });
+            picks.push((
+                service,
+                id,
+                upstream.connection.clone(),
+                upstream.in_flight.clone(),
+            ));
         }
         drop(upstreams);
         loop {
@@ -487,11 +500,16 @@ impl Shared {
                 });
             };
             // Another call may have taken the last slot since the count was read.
-            match InFlight::try_take(&picks[index].in_flight, limit) {
+            match InFlight::try_take(&picks[index].3, limit) {
                 Some(slot) => {
-                    let mut pick = picks.swap_remove(index);
-                    pick.slot = Some(slot);
-                    return Ok(pick);
+                    let (service, id, connection, in_flight) = picks.swap_remove(index);
+                    return Ok(Pick {
+                        service: service.to_string(),
+                        instance: id.to_string(),
+                        connection,
+                        in_flight,
+                        slot: Some(slot),
+                    });
                 }
                 None => candidates[index].full = true,
             }
@@ -673,34 +691,35 @@ impl Upstreams {
     fn get_or_create(
         &mut self,
         service: &str,
-        instance: &Instance,
+        id: &str,
+        address: &str,
         options: &ProxyOptions,
     ) -> Option<&Upstream> {
         let current = self
             .by_id
-            .get(&instance.id)
-            .is_some_and(|upstream| upstream.address == instance.address);
+            .get(id)
+            .is_some_and(|upstream| upstream.address == address);
         if !current {
-            let authority = match Authority::try_from(instance.address.as_str()) {
+            let authority = match Authority::try_from(address) {
                 Ok(authority) => authority,
                 Err(error) => {
-                    tracing::warn!(instance = %instance.id, address = %instance.address, %error, "ignoring an instance with an invalid address");
+                    tracing::warn!(instance = %id, %address, %error, "ignoring an instance with an invalid address");
                     return None;
                 }
             };
             let connection = Arc::new(Connection::new(authority, options.connect_timeout));
             self.by_id.insert(
-                instance.id.clone(),
+                id.to_string(),
                 Upstream {
                     service: service.to_string(),
-                    address: instance.address.clone(),
+                    address: address.to_string(),
                     connection,
                     in_flight: Arc::new(AtomicUsize::new(0)),
                     cooling_until: None,
                 },
             );
         }
-        self.by_id.get(&instance.id)
+        self.by_id.get(id)
     }
 }
 
@@ -868,6 +887,9 @@ impl Connection {
                 }
             };
             tokio::select! {
+                // The connection first: it is what wakes the task on every call, the
+                // keep-alive only every few seconds.
+                biased;
                 result = &mut connection => if let Err(error) = result {
                     tracing::debug!(address = %authority, %error, "upstream connection ended");
                 },

@@ -6,17 +6,25 @@
 //!    kit serves those as routes this layer does not wrap anyway);
 //! 2. authenticates the `authorization: Bearer <token>` metadata against the replica's
 //!    in-memory [`AuthState`] (UNAUTHENTICATED with `ErrorInfo` otherwise);
-//! 3. buffers a unary request (the proxy does so anyway) and reads the resource name it
-//!    targets from the request message ([`ResourceFields`]), decoding only the wire
-//!    format of the one field it needs;
+//! 3. buffers a unary request (the proxy needs it whole anyway, and takes these bytes,
+//!    [`crate::call::BufferedBody`], rather than reading the body again) and reads the
+//!    resource name it targets from the request message ([`ResourceFields`]), decoding
+//!    only the wire format of the one field it needs;
 //! 4. decides the method's permission ([`model::permission_of`]) for that resource's
 //!    namespace: PERMISSION_DENIED here, before anything is forwarded or read, so a
 //!    caller who may not see a resource never learns whether it exists;
 //! 5. passes the call on without its `authorization` metadata (the secret never leaves
 //!    the gateway) and with the [`model::Caller`] in the request's extensions (the local
 //!    services read it), and records an audit entry once the answer's status is known
-//!    (its trailers), for every call that changes state and every refused call.
+//!    (its trailers), for every call that changes state and every refused call (the
+//!    entry is only made for those: a read that passes costs no audit work).
+//!
+//! Every step reads the replica's current snapshot, so every call is checked against the
+//! records as they are now (a revoked token is refused from the watch event on); what is
+//! worked out once is only what depends on the API alone (each method's permission, shape
+//! and resource fields).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -66,6 +74,9 @@ struct Fields {
     target: Vec<u32>,
     /// For Create methods: the `<x>_id` field, the parent field, the collection.
     create: Option<(u32, Option<u32>, String)>,
+    /// The method's permission ([`model::permission_of`] of its path), worked out once
+    /// rather than on every call.
+    permission: Option<model::Permission>,
 }
 
 /// The resource a request targets: for the decision, and for the audit log.
@@ -124,16 +135,26 @@ impl ResourceFields {
                             collection,
                         ))
                     });
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
                     let fields = Fields {
                         target: direct.or_else(nested).unwrap_or_default(),
                         create,
+                        permission: model::permission_of(&path),
                     };
-                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
                     by_path.insert(path, fields);
                 }
             }
         }
         Ok(Self { by_path })
+    }
+
+    /// The permission a call of `path` needs: [`model::permission_of`], looked up for
+    /// the methods of the API, derived for the others.
+    pub fn permission(&self, path: &str) -> Option<Cow<'_, model::Permission>> {
+        match self.by_path.get(path) {
+            Some(fields) => fields.permission.as_ref().map(Cow::Borrowed),
+            None => model::permission_of(path).map(Cow::Owned),
+        }
     }
 
     /// The resource a request message targets (empty names when it names none).
@@ -254,31 +275,35 @@ async fn handle<S>(
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
 {
-    let path = request.uri().path().to_string();
     // Only the gateway says who calls: a client's own claim never reaches a service.
     request
         .headers_mut()
         .remove(ferry_kit::caller::CALLER_HEADER);
-    let permission = match model::permission_of(&path) {
-        Some(permission) if shared.enabled => permission,
-        _ => return pass(&mut inner, request).await,
+    if !shared.enabled {
+        return pass(&mut inner, request).await;
+    }
+    let permission = match shared.resources.permission(request.uri().path()) {
+        Some(permission) => permission,
+        None => return pass(&mut inner, request).await,
     };
+    let path = request.uri().path().to_string();
     let received = SystemTime::now();
     let started = Instant::now();
-    if !request.headers().contains_key(X_REQUEST_ID)
-        && let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-    {
-        request.headers_mut().insert(X_REQUEST_ID, value);
+    if !request.headers().contains_key(X_REQUEST_ID) {
+        request
+            .headers_mut()
+            .insert(X_REQUEST_ID, call::new_request_id());
     }
-    let mut pending = PendingAudit {
+    // The audit entry is made only for a call that will be recorded: one that changes
+    // state, or one refused here.
+    let audit_entry = |headers: &HeaderMap, extensions: &http::Extensions| PendingAudit {
         audit: shared.audit.clone(),
         entry: AuditEntry {
             create_time: Some(timestamp(received)),
             method: path.clone(),
-            request_id: header(request.headers(), X_REQUEST_ID),
-            user_agent: header(request.headers(), "user-agent"),
-            client_address: request
-                .extensions()
+            request_id: header(headers, X_REQUEST_ID),
+            user_agent: header(headers, "user-agent"),
+            client_address: extensions
                 .get::<tonic::transport::server::TcpConnectInfo>()
                 .and_then(|info| info.remote_addr())
                 .map(|address| address.to_string())
@@ -313,18 +338,15 @@ where
                 .filter(|(id, _)| state.tokens.contains_key(*id))
                 .map(|(id, _)| format!("tokens/{id}"))
                 .unwrap_or_default();
+            let mut pending = audit_entry(request.headers(), request.extensions());
             pending.entry.token = token;
             return refuse(pending, GatewayError::Unauthenticated { failure });
         }
     };
-    pending.entry.actor = caller.principal.clone();
-    pending.entry.token = caller.token.clone();
 
     let (mut head, body) = request.into_parts();
-    let unary = shared
-        .methods
-        .get(&path)
-        .is_some_and(|info| !info.client_streaming);
+    let info = shared.methods.get(&path).copied();
+    let unary = info.is_some_and(|info| !info.client_streaming);
     let (body, resource) = if unary {
         let limit = shared.max_message_bytes;
         let bytes = match Limited::new(body, limit + 5).collect().await {
@@ -337,12 +359,20 @@ where
         let target = call::single_message(&bytes)
             .map(|message| shared.resources.extract(&path, message))
             .unwrap_or_default();
+        // The proxy takes the bytes read here rather than reading the body again.
+        head.extensions.insert(call::BufferedBody(bytes.clone()));
         (Body::new(http_body_util::Full::new(bytes)), target)
     } else {
         (body, Target::default())
     };
-    pending.entry.namespace = model::namespace_of(&resource.audited).unwrap_or_default();
-    pending.entry.resource = resource.audited;
+    let pending = |head: &http::request::Parts| {
+        let mut pending = audit_entry(&head.headers, &head.extensions);
+        pending.entry.actor = caller.principal.clone();
+        pending.entry.token = caller.token.clone();
+        pending.entry.namespace = model::namespace_of(&resource.audited).unwrap_or_default();
+        pending.entry.resource = resource.audited.clone();
+        pending
+    };
 
     // After authentication (the token is known) and before authorization: a caller past
     // its rate is refused whatever it asks for, and the refusal is audited.
@@ -352,18 +382,18 @@ where
         Key::Token(caller.token.clone())
     };
     if let Err(retry_after) = shared.limiter.check(key) {
-        return refuse(pending, GatewayError::RateLimited { retry_after });
+        return refuse(pending(&head), GatewayError::RateLimited { retry_after });
     }
     if state.authorize(&caller, &permission.name, &resource.decided_on) == Decision::Deny {
-        let resource = resource.decided_on;
         return refuse(
-            pending,
+            pending(&head),
             GatewayError::PermissionDenied {
-                permission: permission.name,
-                resource,
+                permission: permission.into_owned().name,
+                resource: resource.decided_on,
             },
         );
     }
+    let pending = (!permission.read).then(|| pending(&head));
     let token_id = caller
         .token
         .strip_prefix("tokens/")
@@ -378,10 +408,7 @@ where
     head.headers.remove(http::header::AUTHORIZATION);
     let response = pass(&mut inner, Request::from_parts(head, body)).await;
     // A server stream ends (UNAUTHENTICATED) as soon as its token stops being valid.
-    let server_streaming = shared
-        .methods
-        .get(&path)
-        .is_none_or(|info| info.server_streaming);
+    let server_streaming = info.is_none_or(|info| info.server_streaming);
     let response = if server_streaming {
         let (head, body) = response.into_parts();
         Response::from_parts(
@@ -395,9 +422,10 @@ where
     } else {
         response
     };
-    if permission.read {
+    let Some(pending) = pending else {
+        // A read that passed: not audited.
         return response;
-    }
+    };
     let (head, body) = response.into_parts();
     if let Some(status) = Status::from_header_map(&head.headers) {
         // Trailers-only: the status is in the headers.
@@ -782,6 +810,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    /// The proxy behind the layer takes the unary body the layer read from the request's
+    /// extensions: they must be the very bytes the body holds.
+    #[tokio::test]
+    async fn a_unary_body_is_handed_on_with_the_bytes_read() {
+        let (layer, _, authorization) = layer_over_recorder();
+        // Per call: the bytes attached to the request, and its body.
+        type Handed = Arc<Mutex<Vec<(Option<Bytes>, Bytes)>>>;
+        let handed: Handed = Arc::default();
+        let record = handed.clone();
+        let inner = tower::service_fn(move |request: Request<Body>| {
+            let record = record.clone();
+            async move {
+                let buffered = request
+                    .extensions()
+                    .get::<call::BufferedBody>()
+                    .map(|buffered| buffered.0.clone());
+                let body = request.into_body().collect().await.unwrap().to_bytes();
+                record.lock().unwrap().push((buffered, body));
+                Ok::<_, Infallible>(Status::ok("").into_http())
+            }
+        });
+        let mut layer = Authed::new(inner, layer.shared.clone());
+        let message = GetNamespaceRequest {
+            name: "namespaces/dev".into(),
+        }
+        .encode_to_vec();
+        let response = layer
+            .call(grpc_request(
+                "/ferry.deploy.v1.NamespaceService/GetNamespace",
+                &message,
+                Some(&authorization),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            Status::from_header_map(response.headers()).unwrap().code(),
+            Code::Ok
+        );
+        let handed = handed.lock().unwrap();
+        let [(Some(buffered), body)] = handed.as_slice() else {
+            panic!("one call, with its bytes attached: {handed:?}");
+        };
+        assert_eq!(buffered, body);
+        assert_eq!(call::single_message(buffered), Some(message.as_slice()));
     }
 
     #[tokio::test]

@@ -139,13 +139,14 @@ pub fn valid_pattern(pattern: &str) -> bool {
 /// The namespace (`namespaces/{namespace}`) a resource name belongs to; `None` for
 /// platform-wide names and for `namespaces/-` (every namespace).
 pub fn namespace_of(resource: &str) -> Option<String> {
-    let mut segments = resource.split('/');
-    match (segments.next(), segments.next()) {
-        (Some("namespaces"), Some(id)) if !id.is_empty() && id != "-" => {
-            Some(format!("namespaces/{id}"))
-        }
-        _ => None,
-    }
+    namespace_in(resource).map(str::to_string)
+}
+
+/// [`namespace_of`], borrowed from `resource`.
+fn namespace_in(resource: &str) -> Option<&str> {
+    let id = resource.strip_prefix("namespaces/")?;
+    let id = id.split_once('/').map_or(id, |(id, _)| id);
+    (!id.is_empty() && id != "-").then(|| &resource[.."namespaces/".len() + id.len()])
 }
 
 /// Every permission of the API (from the descriptor set), with the methods gating it.
@@ -385,8 +386,11 @@ impl AuthState {
     /// platform-wide when `None`) through its bindings: platform-wide bindings apply
     /// everywhere, a namespace's bindings only inside it.
     pub fn holds(&self, principal: &str, permission: &str, namespace: Option<&str>) -> bool {
-        self.bindings_of(principal).into_iter().any(|binding| {
-            (binding.namespace.is_empty() || Some(binding.namespace.as_str()) == namespace)
+        // Any binding will do: no need for `bindings_of`'s order (nor its allocations,
+        // this runs on every call).
+        self.bindings.values().any(|binding| {
+            binding.members.iter().any(|member| member == principal)
+                && (binding.namespace.is_empty() || Some(binding.namespace.as_str()) == namespace)
                 && self
                     .role_permissions(&binding.role)
                     .is_some_and(|patterns| patterns.iter().any(|p| pattern_matches(p, permission)))
@@ -412,8 +416,7 @@ impl AuthState {
         if self_service(self, caller, permission, resource) {
             return Decision::Allow;
         }
-        let namespace = namespace_of(resource);
-        let namespace = namespace.as_deref();
+        let namespace = namespace_in(resource);
         let allowed = self.holds(&caller.principal, permission, namespace)
             && caller
                 .scope
