@@ -28,7 +28,8 @@
 //!    answers. Forwarded errors already carry their service's `ErrorInfo` and pass as
 //!    they are;
 //! 4. tonic's routes: health and reflection (open), and `ferry.auth.v1` behind
-//!    [`auth::layer::Authed`];
+//!    [`auth::layer::Authed`], each inside [`transcode::GrpcWeb`] (gRPC-Web and CORS
+//!    preflights for these paths, which never reach the fallback);
 //! 5. the routes' fallback, for every path no local route matches: [`transcode`], which
 //!    passes gRPC on to [`proxy::Proxy`] behind [`auth::layer::Authed`], and translates
 //!    JSON over HTTP and gRPC-Web into gRPC calls to the same services (the local auth
@@ -70,6 +71,7 @@ use tokio::net::TcpListener;
 use crate::auth::layer::{AuthShared, Authed};
 use crate::call::Methods;
 use crate::proxy::{Proxy, ProxyOptions};
+use crate::transcode::GrpcWeb;
 
 /// The service's name, error domain and gRPC services.
 pub fn spec() -> ServiceSpec {
@@ -98,11 +100,12 @@ pub async fn run(
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let auth_config = auth::AuthConfig::from_env(&env)?;
     let limits = limits::LimitsConfig::from_env(&env)?;
+    let cors = transcode::cors::Cors::from_env(&env)?;
     let tls = match tls::from_env(&env).map_err(anyhow::Error::msg)? {
         Some(files) => Some(tls::server_config(&files).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    run_with_settings(config, auth_config, limits, tls, listener, shutdown).await
+    run_with_settings(config, auth_config, limits, cors, tls, listener, shutdown).await
 }
 
 /// [`run`] with explicit auth settings and the default limits.
@@ -116,6 +119,7 @@ pub async fn run_with_auth(
         config,
         auth_config,
         limits::LimitsConfig::default(),
+        transcode::cors::Cors::default(),
         None,
         listener,
         shutdown,
@@ -123,11 +127,13 @@ pub async fn run_with_auth(
     .await
 }
 
-/// [`run`] with explicit auth settings, limits and TLS (`None`: plaintext).
+/// [`run`] with explicit auth settings, limits, browser origins (CORS) and TLS (`None`:
+/// plaintext).
 pub async fn run_with_settings(
     config: ServiceConfig,
     auth_config: auth::AuthConfig,
     limits: limits::LimitsConfig,
+    cors: transcode::cors::Cors,
     tls: Option<tonic::transport::ServerTlsConfig>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
@@ -142,6 +148,7 @@ pub async fn run_with_settings(
         max_in_flight: limits.upstream_max_in_flight,
         ..ProxyOptions::default()
     };
+    let cors_for_fallback = cors.clone();
     ferry_kit::server::serve_with_fallback_tls(
         spec(),
         config,
@@ -151,30 +158,35 @@ pub async fn run_with_settings(
         move |host, routes| {
             let auth::Auth { shared, api } =
                 auth::start(host, &auth_config, &limits, auth_methods)?;
+            // Each behind the auth layer, and answering gRPC-Web and CORS preflights
+            // itself (these paths never reach the transcoder).
             routes
-                .add_service(Authed::new(
-                    TokenServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(TokenServiceServer::new(api.clone()), shared.clone()),
+                    cors.clone(),
                 ))
-                .add_service(Authed::new(
-                    UserServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(UserServiceServer::new(api.clone()), shared.clone()),
+                    cors.clone(),
                 ))
-                .add_service(Authed::new(
-                    ServiceAccountServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(
+                        ServiceAccountServiceServer::new(api.clone()),
+                        shared.clone(),
+                    ),
+                    cors.clone(),
                 ))
-                .add_service(Authed::new(
-                    RoleServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(RoleServiceServer::new(api.clone()), shared.clone()),
+                    cors.clone(),
                 ))
-                .add_service(Authed::new(
-                    RoleBindingServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(RoleBindingServiceServer::new(api.clone()), shared.clone()),
+                    cors.clone(),
                 ))
-                .add_service(Authed::new(
-                    AuditServiceServer::new(api.clone()),
-                    shared.clone(),
+                .add_service(GrpcWeb::new(
+                    Authed::new(AuditServiceServer::new(api.clone()), shared.clone()),
+                    cors.clone(),
                 ));
             let _ = started.set((shared, api));
             Ok(())
@@ -196,6 +208,7 @@ pub async fn run_with_settings(
             // JSON and gRPC-Web reach no local route: the transcoder, as the fallback,
             // translates them and hands them to the auth services and the proxy.
             transcode::Transcoder::gateway(api, shared, forward)
+                .map(|transcoder| transcoder.with_cors(cors_for_fallback.clone()))
         },
     )
     .await

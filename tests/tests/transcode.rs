@@ -2,7 +2,9 @@
 //! etcd: a plain HTTP/2 client creates and lists namespaces with JSON (and reads one over
 //! HTTP/1.1), errors come back as
 //! `google.rpc.Status` JSON with their HTTP status (401 without a token, 400 naming the
-//! bad field, 404 for an unknown path), and a gRPC-Web call of `GetNamespace` works.
+//! bad field, 404 for an unknown path), and a gRPC-Web call of `GetNamespace` works, as
+//! does one of the gateway's own `ListTokens`; CORS: preflights of an allowed origin are
+//! answered on local and forwarded paths, others refused, and answers carry the headers.
 
 use std::time::Duration;
 
@@ -41,7 +43,15 @@ async fn json_and_grpc_web_calls_go_through_the_gateway() {
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("transcode");
     let launch = Launch::new(&etcd, &prefix);
-    let gateway = ServiceProcess::start_gateway(&launch).await;
+    let gateway = ServiceProcess::start_with_env(
+        "gateway",
+        &launch,
+        &[
+            ("FERRY_AUTH", "enabled"),
+            ("FERRY_GATEWAY_CORS_ORIGINS", "https://console.example"),
+        ],
+    )
+    .await;
     let _deploy = ServiceProcess::start("deploy", &launch).await;
     let token = gateway.bootstrap_token().await;
     let base = format!("http://{}", gateway.address);
@@ -248,6 +258,107 @@ async fn json_and_grpc_web_calls_go_through_the_gateway() {
         assert_eq!(trailer[0], 0x80, "the trailer frame last");
         let trailers = String::from_utf8_lossy(&trailer[5..]);
         assert!(trailers.contains("grpc-status: 0"), "{trailers}");
+    }
+
+    // gRPC-Web to a method the gateway serves itself (ListTokens of ferry.auth.v1), from
+    // a browser page of an allowed origin: the answer carries the CORS headers.
+    let empty = [0u8, 0, 0, 0, 0];
+    let response = http
+        .post(format!("{base}/ferry.auth.v1.TokenService/ListTokens"))
+        .header("authorization", &bearer)
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .header("origin", "https://console.example")
+        .body(empty.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://console.example"
+    );
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("grpc-status")
+    );
+    let body = response.bytes().await.unwrap().to_vec();
+    assert_eq!(body[0], 0, "a message frame first: {body:?}");
+    let length = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+    let tokens =
+        ferry_proto::ferry::auth::v1::ListTokensResponse::decode(&body[5..5 + length]).unwrap();
+    assert!(!tokens.tokens.is_empty(), "the bootstrap token is listed");
+    let trailers = String::from_utf8_lossy(&body[5 + length + 5..]);
+    assert!(trailers.contains("grpc-status: 0"), "{trailers}");
+    // Without a token: UNAUTHENTICATED in the trailer frame, not a transport error.
+    let response = http
+        .post(format!("{base}/ferry.auth.v1.TokenService/ListTokens"))
+        .header("content-type", "application/grpc-web-text")
+        .body(base64::engine::general_purpose::STANDARD.encode(empty))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(response.bytes().await.unwrap())
+        .unwrap();
+    let trailers = String::from_utf8_lossy(&body[5..]);
+    assert!(trailers.contains("grpc-status: 16"), "{trailers}");
+
+    // CORS preflights: allowed origin on a local and a forwarded path, another refused.
+    for path in [
+        "/ferry.auth.v1.TokenService/ListTokens",
+        "/ferry.deploy.v1.NamespaceService/GetNamespace",
+        "/v1/namespaces",
+    ] {
+        for (origin, expected) in [
+            ("https://console.example", 204),
+            ("https://elsewhere.example", 403),
+        ] {
+            let response = http
+                .request(reqwest::Method::OPTIONS, format!("{base}{path}"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), expected, "{path} from {origin}");
+            assert_eq!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .map(|v| v.to_str().unwrap().to_string()),
+                (expected == 204).then(|| origin.to_string()),
+                "{path} from {origin}"
+            );
+        }
+    }
+    // JSON from an allowed origin carries the header too; from another, it does not.
+    for (origin, allowed) in [
+        ("https://console.example", true),
+        ("https://elsewhere.example", false),
+    ] {
+        let response = http
+            .get(format!("{base}/v1/namespaces/dev"))
+            .header("authorization", &bearer)
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response
+                .headers()
+                .contains_key("access-control-allow-origin"),
+            allowed,
+            "{origin}"
+        );
     }
     gateway.assert_no_error_logs();
 }

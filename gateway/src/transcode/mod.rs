@@ -17,6 +17,7 @@
 //! HTTP/1.1 needs the kit's server to accept it (`accept_http1(true)`), see the module's
 //! report.
 
+pub mod cors;
 pub mod rules;
 pub mod template;
 
@@ -47,6 +48,7 @@ pub type Inner = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 #[derive(Clone)]
 pub struct Transcoder {
     rules: Arc<Rules>,
+    cors: cors::Cors,
     inner: Inner,
     /// Where plain gRPC goes: it already missed the local routes, so straight to the
     /// forwarding service (`inner` when there is no other).
@@ -58,9 +60,16 @@ impl Transcoder {
     pub fn new(rules: Arc<Rules>, inner: Inner) -> Self {
         Self {
             rules,
+            cors: cors::Cors::default(),
             grpc: inner.clone(),
             inner,
         }
+    }
+
+    /// Answers browsers of the origins `cors` allows (preflights, CORS headers).
+    pub fn with_cors(mut self, cors: cors::Cors) -> Self {
+        self.cors = cors;
+        self
     }
 
     /// The gateway's own: the auth services on `api` and `forward` (the proxy), every one
@@ -121,6 +130,7 @@ impl Transcoder {
         ));
         Ok(Self {
             rules: Arc::new(Rules::ferry()?),
+            cors: cors::Cors::default(),
             inner,
             grpc,
         })
@@ -137,6 +147,11 @@ impl Service<Request<Body>> for Transcoder {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        if let Some(answer) = self.cors.preflight(&request) {
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
+        let origin = request.headers().get(http::header::ORIGIN).cloned();
+        let cors = self.cors.clone();
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
@@ -146,7 +161,11 @@ impl Service<Request<Body>> for Transcoder {
         if content_type.starts_with("application/grpc-web") {
             let inner = self.inner.clone();
             let text = content_type.starts_with("application/grpc-web-text");
-            return Box::pin(async move { Ok(grpc_web(inner, request, text).await) });
+            return Box::pin(async move {
+                let mut response = grpc_web(inner, request, text).await;
+                cors.decorate(origin.as_ref(), response.headers_mut());
+                Ok(response)
+            });
         }
         if content_type.starts_with("application/grpc") {
             return Box::pin(self.grpc.clone().oneshot(request));
@@ -154,10 +173,76 @@ impl Service<Request<Body>> for Transcoder {
         let rules = self.rules.clone();
         let inner = self.inner.clone();
         Box::pin(async move {
-            Ok(match json_call(&rules, inner, request).await {
+            let mut response = match json_call(&rules, inner, request).await {
                 Ok(response) => response,
                 Err(error) => http_error(&error),
-            })
+            };
+            cors.decorate(origin.as_ref(), response.headers_mut());
+            Ok(response)
+        })
+    }
+}
+
+/// A service the gateway serves itself (a `ferry.auth.v1` route), answering gRPC-Web
+/// and CORS preflights too: the local routes see those paths before the [`Transcoder`]
+/// (the fallback) could, so they translate gRPC-Web the same way ([`grpc_web`]) around
+/// the service, and plain gRPC passes as it is.
+#[derive(Clone)]
+pub struct GrpcWeb<S> {
+    inner: S,
+    cors: cors::Cors,
+}
+
+impl<S> GrpcWeb<S> {
+    /// `inner`, answering the browsers of the origins `cors` allows.
+    pub fn new(inner: S, cors: cors::Cors) -> Self {
+        Self { inner, cors }
+    }
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for GrpcWeb<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> Service<Request<Body>> for GrpcWeb<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        if let Some(answer) = self.cors.preflight(&request) {
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
+        let origin = request.headers().get(http::header::ORIGIN).cloned();
+        let cors = self.cors.clone();
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let mut response = if content_type.starts_with("application/grpc-web") {
+                let text = content_type.starts_with("application/grpc-web-text");
+                grpc_web(BoxCloneSyncService::new(inner), request, text).await
+            } else {
+                inner.oneshot(request).await?
+            };
+            cors.decorate(origin.as_ref(), response.headers_mut());
+            Ok(response)
         })
     }
 }
