@@ -9,8 +9,7 @@ use std::io::Read as _;
 use std::str::FromStr as _;
 
 use ferry_image::{
-    Base, BlobOutcome, ClientOptions, Credentials, ImageSettings, LayerBuilder, LayerOptions,
-    Protocol, PushReport, Reference, RegistryClient, Secret,
+    Base, BlobOutcome, ImageSettings, LayerBuilder, LayerOptions, PushReport, Reference,
 };
 use ferry_proto::ferry::build::v1::ArtifactBuild;
 use ferry_proto::ferry::common::v1::env_var::Source;
@@ -262,24 +261,15 @@ pub async fn push(
     target: Target<'_>,
     created_by: &str,
 ) -> Result<ArtifactImage, String> {
-    let mut options = ClientOptions {
-        protocol: if target.insecure {
-            Protocol::Http
-        } else {
-            Protocol::Auto
-        },
-        ..Default::default()
-    };
-    if let Some((username, password)) = target.credentials {
-        options.credentials.insert(
-            target.registry.to_string(),
-            Credentials::Basic {
-                username,
-                password: Secret::new(password),
-            },
-        );
-    }
-    let client = RegistryClient::new(options).map_err(|e| e.to_string())?;
+    let client = crate::image::registry::client(
+        target.registry,
+        target.insecure,
+        target
+            .credentials
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.as_str())),
+        None,
+    )?;
     let reference = Reference::new(target.registry, target.repository, Some(target.tag))
         .map_err(|e| e.to_string())?;
     let base = Base::Image(

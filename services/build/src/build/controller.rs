@@ -1056,27 +1056,19 @@ impl Run<'_> {
         repository: &ferry_proto::ferry::build::v1::ImageRepository,
         registry: &str,
     ) -> Option<ferry_image::RegistryClient> {
-        let mut options = ferry_image::ClientOptions {
-            protocol: if repository.insecure {
-                ferry_image::Protocol::Http
-            } else {
-                ferry_image::Protocol::Auto
-            },
-            request_timeout: Duration::from_secs(30),
-            ..Default::default()
-        };
-        if repository.registry.is_empty()
-            && let Some(credentials) = &self.settings.registry_credentials
-        {
-            options.credentials.insert(
-                registry.to_string(),
-                ferry_image::Credentials::Basic {
-                    username: credentials.username.clone(),
-                    password: ferry_image::Secret::new(credentials.password.clone()),
-                },
-            );
-        }
-        ferry_image::RegistryClient::new(options).ok()
+        let credentials = self
+            .settings
+            .registry_credentials
+            .as_ref()
+            .filter(|_| repository.registry.is_empty())
+            .map(|c| (c.username.as_str(), c.password.as_str()));
+        crate::image::registry::client(
+            registry,
+            repository.insecure,
+            credentials,
+            Some(Duration::from_secs(30)),
+        )
+        .ok()
     }
 
     /// The fingerprint of the build's inputs on the Docker builder, or `None` when one
@@ -1156,15 +1148,22 @@ impl Run<'_> {
         };
         // `registry/repository:version@digest`: the same target as this build's (the
         // target is one of the inputs).
-        let Some((tagged, digest)) = cached.image_uri.split_once('@') else {
+        let Some((cached_image, digest)) = cached
+            .image_uri
+            .parse::<ferry_image::Reference>()
+            .ok()
+            .and_then(|reference| {
+                let digest = reference.digest()?.clone();
+                let image =
+                    ferry_image::Reference::new(reference.registry(), reference.repository(), None)
+                        .ok()?;
+                Some((image, digest))
+            })
+        else {
             return Ok(false);
         };
-        let Some((target, _)) = tagged.rsplit_once(':') else {
-            return Ok(false);
-        };
-        let Some((registry, repo_path)) = target.split_once('/') else {
-            return Ok(false);
-        };
+        let (registry, repo_path) = (cached_image.registry(), cached_image.repository());
+        let target = format!("{registry}/{repo_path}");
         let app_id = model::application_id(&application).to_string();
         let (repository, _, _) = self.image_target(&app_id)?;
         let version = model::version(self.build.build_number, &commit.sha);
@@ -1172,11 +1171,8 @@ impl Run<'_> {
             let client = self
                 .registry_client(&repository, registry)
                 .ok_or_else(|| "no registry client".to_string())?;
-            let image = ferry_image::Reference::new(registry, repo_path, None)
-                .map_err(|e| e.to_string())?;
-            let digest: ferry_image::Digest = digest.parse().map_err(|e| format!("{e}"))?;
             client
-                .tag_manifest(&image, &digest, &version)
+                .tag_manifest(&cached_image, &digest, &version)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -1915,25 +1911,12 @@ async fn pushed_image(
     auth: Option<&PushAuth>,
     insecure: bool,
 ) -> Result<(String, String), String> {
-    let mut options = ferry_image::ClientOptions {
-        protocol: if insecure {
-            ferry_image::Protocol::Http
-        } else {
-            ferry_image::Protocol::Auto
-        },
-        request_timeout: Duration::from_secs(60),
-        ..Default::default()
-    };
-    if let Some(auth) = auth {
-        options.credentials.insert(
-            registry.to_string(),
-            ferry_image::Credentials::Basic {
-                username: auth.username.clone(),
-                password: ferry_image::Secret::new(auth.password.clone()),
-            },
-        );
-    }
-    let client = ferry_image::RegistryClient::new(options).map_err(|e| e.to_string())?;
+    let client = crate::image::registry::client(
+        registry,
+        insecure,
+        auth.map(|a| (a.username.as_str(), a.password.as_str())),
+        Some(Duration::from_secs(60)),
+    )?;
     let reference =
         ferry_image::Reference::new(registry, repository, Some(tag)).map_err(|e| e.to_string())?;
     let pulled = client

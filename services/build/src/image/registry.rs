@@ -10,6 +10,38 @@ use std::time::Duration;
 
 use crate::config::RegistryCredentials;
 
+/// A client of `registry`: plain HTTP when `insecure` (loopback registries are spoken
+/// to in plain HTTP anyway), HTTPS otherwise; basic `credentials` (user, password) when
+/// given; `request_timeout` when given, else the client's default.
+pub fn client(
+    registry: &str,
+    insecure: bool,
+    credentials: Option<(&str, &str)>,
+    request_timeout: Option<Duration>,
+) -> Result<ferry_image::RegistryClient, String> {
+    let mut options = ferry_image::ClientOptions {
+        protocol: if insecure {
+            ferry_image::Protocol::Http
+        } else {
+            ferry_image::Protocol::Auto
+        },
+        ..Default::default()
+    };
+    if let Some(timeout) = request_timeout {
+        options.request_timeout = timeout;
+    }
+    if let Some((username, password)) = credentials {
+        options.credentials.insert(
+            registry.to_string(),
+            ferry_image::Credentials::Basic {
+                username: username.to_string(),
+                password: ferry_image::Secret::new(password.to_string()),
+            },
+        );
+    }
+    ferry_image::RegistryClient::new(options).map_err(|e| e.to_string())
+}
+
 /// Where the built-in registry is.
 #[derive(Clone, Debug, Default)]
 pub struct BuiltinRegistry {
@@ -36,25 +68,14 @@ impl BuiltinRegistry {
     /// Tags the manifest `digest` of `repository` as `tag` (an image alias), moving the
     /// tag if another manifest had it; a failure is returned as text.
     pub async fn tag(&self, repository: &str, digest: &str, tag: &str) -> Result<(), String> {
-        let mut options = ferry_image::ClientOptions {
-            protocol: if ferry_image::is_loopback(&self.address) {
-                ferry_image::Protocol::Http
-            } else {
-                ferry_image::Protocol::Auto
-            },
-            request_timeout: Duration::from_secs(30),
-            ..Default::default()
-        };
-        if let Some(credentials) = &self.credentials {
-            options.credentials.insert(
-                self.address.clone(),
-                ferry_image::Credentials::Basic {
-                    username: credentials.username.clone(),
-                    password: ferry_image::Secret::new(credentials.password.clone()),
-                },
-            );
-        }
-        let client = ferry_image::RegistryClient::new(options).map_err(|e| e.to_string())?;
+        let client = client(
+            &self.address,
+            false,
+            self.credentials
+                .as_ref()
+                .map(|c| (c.username.as_str(), c.password.as_str())),
+            Some(Duration::from_secs(30)),
+        )?;
         let image = ferry_image::Reference::new(&self.address, repository, None)
             .map_err(|e| e.to_string())?;
         let digest: ferry_image::Digest = digest.parse().map_err(|e| format!("{e}"))?;
@@ -66,10 +87,11 @@ impl BuiltinRegistry {
 
     /// Deletes the manifest `digest` of `repository`; a failure is returned as text.
     pub async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<(), String> {
-        let loopback = self.address.starts_with("127.")
-            || self.address.starts_with("localhost")
-            || self.address.starts_with("[::1]");
-        let scheme = if loopback { "http" } else { "https" };
+        let scheme = if ferry_image::is_loopback(&self.address) {
+            "http"
+        } else {
+            "https"
+        };
         let url = format!(
             "{scheme}://{}/v2/{repository}/manifests/{digest}",
             self.address
