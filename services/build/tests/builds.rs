@@ -74,6 +74,19 @@ async fn start_build(channel: &Channel, app: &str, git_ref: &str) -> Operation {
         .into_inner()
 }
 
+/// Starts a build of `app` with `disable_cache`: every step runs.
+async fn start_forced_build(channel: &Channel, app: &str) -> Operation {
+    BuildServiceClient::new(channel.clone())
+        .create_build(CreateBuildRequest {
+            parent: format!("applications/{app}"),
+            disable_cache: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn build_of(channel: &Channel, operation: &Operation) -> Build {
     let name = operation.metadata.as_ref().unwrap().target.clone();
     BuildServiceClient::new(channel.clone())
@@ -300,15 +313,7 @@ async fn a_commit_becomes_an_image_and_an_unchanged_rebuild_hits_the_cache() {
     // no layer uploaded.
     let operation = common::wait(
         &service.channel,
-        builds
-            .create_build(CreateBuildRequest {
-                parent: "applications/web".into(),
-                disable_cache: true,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner(),
+        start_forced_build(&service.channel, "web").await,
         Duration::from_secs(180),
     )
     .await;
@@ -965,15 +970,7 @@ async fn artifact_mode_pushes_without_the_engine_and_reuses_unchanged_blobs() {
     // image's layer is reused).
     let operation = common::wait(
         &service.channel,
-        BuildServiceClient::new(service.channel.clone())
-            .create_build(CreateBuildRequest {
-                parent: "applications/art".into(),
-                disable_cache: true,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner(),
+        start_forced_build(&service.channel, "art").await,
         Duration::from_secs(120),
     )
     .await;
