@@ -13,13 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ferry_proto::ferry::common::v1::{
-    ContainerPort, EnvVar, HealthCheck, HttpProbe, env_var, health_check, operation,
-};
+use ferry_proto::ferry::common::v1::operation;
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
 use ferry_proto::ferry::deploy::v1::{
-    CreateDeploymentRequest, DeleteDeploymentRequest, Deployment, DeploymentTemplate,
-    deployment_template,
+    CreateDeploymentRequest, DeleteDeploymentRequest, Deployment,
 };
 use ferry_proto::ferry::routing::v1::blue_green_service_client::BlueGreenServiceClient;
 use ferry_proto::ferry::routing::v1::service::Type;
@@ -36,43 +33,13 @@ use ferry_runtime_docker::{DockerRuntime, EngineConfig};
 use tonic::Code;
 use tonic::transport::Channel;
 
-fn template(image: &str, version: &str) -> DeploymentTemplate {
-    DeploymentTemplate {
-        image_source: Some(deployment_template::ImageSource::ImageUri(
-            image.to_string(),
-        )),
-        env: vec![EnvVar {
-            name: "VERSION".into(),
-            source: Some(env_var::Source::Value(version.into())),
-        }],
-        ports: vec![ContainerPort {
-            name: "http".into(),
-            port: 8080,
-            protocol: 0,
-        }],
-        readiness_check: Some(HealthCheck {
-            probe: Some(health_check::Probe::Http(HttpProbe {
-                path: "/healthz".into(),
-                port: 8080,
-                ..Default::default()
-            })),
-            period: Some(prost_types::Duration {
-                seconds: 0,
-                nanos: 200_000_000,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 async fn deploy_shop(channel: &Channel, namespace: &str, image: &str, version: &str) -> String {
     let created = DeploymentServiceClient::new(channel.clone())
         .create_deployment(CreateDeploymentRequest {
             parent: format!("namespaces/{namespace}"),
             deployment_id: "shop".into(),
             deployment: Some(Deployment {
-                template: Some(template(image, version)),
+                template: Some(common::echo_template(image, Some(version))),
                 replicas: Some(2),
                 ..Default::default()
             }),

@@ -28,16 +28,12 @@ use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
     InspectContainerOptions, RemoveContainerOptions,
 };
-use ferry_proto::ferry::common::v1::{
-    ContainerPort, HealthCheck, HttpProbe, health_check, operation,
-};
+use ferry_proto::ferry::common::v1::operation;
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
-use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
 use ferry_proto::ferry::deploy::v1::namespace_service_client::NamespaceServiceClient;
 use ferry_proto::ferry::deploy::v1::{
-    CreateDeploymentRequest, DeleteDeploymentRequest, DeleteNamespaceRequest, Deployment,
-    DeploymentTemplate, Instance, ListInstancesRequest, ScaleDeploymentRequest,
-    deployment_template, instance,
+    CreateDeploymentRequest, DeleteDeploymentRequest, DeleteNamespaceRequest, Deployment, Instance,
+    ScaleDeploymentRequest,
 };
 use ferry_proto::ferry::routing::v1::routing_service_client::RoutingServiceClient;
 use ferry_proto::ferry::routing::v1::service::Target;
@@ -51,50 +47,8 @@ use ferry_runtime::Runtime;
 use ferry_runtime_docker::{DockerRuntime, EngineConfig};
 use futures::{StreamExt, TryStreamExt};
 use tonic::Code;
-use tonic::transport::Channel;
 
 const CLIENT_IMAGE: &str = "ferry-test/busybox:namespace-dns";
-
-fn template(image: &str) -> DeploymentTemplate {
-    DeploymentTemplate {
-        image_source: Some(deployment_template::ImageSource::ImageUri(
-            image.to_string(),
-        )),
-        ports: vec![ContainerPort {
-            name: "http".into(),
-            port: 8080,
-            protocol: 0,
-        }],
-        readiness_check: Some(HealthCheck {
-            probe: Some(health_check::Probe::Http(HttpProbe {
-                path: "/healthz".into(),
-                port: 8080,
-                ..Default::default()
-            })),
-            period: Some(prost_types::Duration {
-                seconds: 0,
-                nanos: 200_000_000,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-async fn ready_instances(channel: &Channel, deployment: &str) -> Vec<Instance> {
-    InstanceServiceClient::new(channel.clone())
-        .list_instances(ListInstancesRequest {
-            parent: deployment.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .instances
-        .into_iter()
-        .filter(|i| i.state() == instance::State::Ready)
-        .collect()
-}
 
 /// Imports Debian's static busybox as a one-file image.
 async fn import_busybox(docker: &bollard::Docker) {
@@ -340,7 +294,7 @@ async fn services_answer_by_name_inside_the_namespace_network() {
             parent: format!("namespaces/{ns}"),
             deployment_id: "echo".into(),
             deployment: Some(Deployment {
-                template: Some(template(&image_id)),
+                template: Some(common::echo_template(&image_id, None)),
                 replicas: Some(2),
                 ..Default::default()
             }),
@@ -355,7 +309,7 @@ async fn services_answer_by_name_inside_the_namespace_network() {
         "{done:?}"
     );
     let deployment = format!("namespaces/{ns}/deployments/echo");
-    let instances = ready_instances(&deploy.channel, &deployment).await;
+    let instances = common::ready_instances(&deploy.channel, &deployment).await;
     assert_eq!(instances.len(), 2);
     let client_name = format!("{ns}-client");
     let client = start_busybox(&docker, &client_name, &ns, &[]).await;
@@ -481,7 +435,7 @@ async fn services_answer_by_name_inside_the_namespace_network() {
             if !config.contains(&victim_address) {
                 return true;
             }
-            let ready = ready_instances(&deploy.channel, &deployment).await;
+            let ready = common::ready_instances(&deploy.channel, &deployment).await;
             ready
                 .iter()
                 .any(|i| i.ip_address == victim.ip_address && i.name != victim.name)

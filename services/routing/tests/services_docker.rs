@@ -13,15 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ferry_proto::ferry::common::v1::{
-    ContainerPort, HealthCheck, HttpProbe, health_check, operation,
-};
+use ferry_proto::ferry::common::v1::operation;
 use ferry_proto::ferry::deploy::v1::deployment_service_client::DeploymentServiceClient;
-use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
-use ferry_proto::ferry::deploy::v1::{
-    CreateDeploymentRequest, Deployment, DeploymentTemplate, Instance, ListInstancesRequest,
-    deployment_template, instance,
-};
+use ferry_proto::ferry::deploy::v1::{CreateDeploymentRequest, Deployment};
 use ferry_proto::ferry::routing::v1::routing_service_client::RoutingServiceClient;
 use ferry_proto::ferry::routing::v1::service::{State, Target, Type};
 use ferry_proto::ferry::routing::v1::service_port::TargetPortRef;
@@ -38,47 +32,6 @@ use ferry_runtime::Runtime;
 use ferry_runtime_docker::{DockerRuntime, EngineConfig};
 use tonic::Code;
 use tonic::transport::Channel;
-
-fn template(image: &str) -> DeploymentTemplate {
-    DeploymentTemplate {
-        image_source: Some(deployment_template::ImageSource::ImageUri(
-            image.to_string(),
-        )),
-        ports: vec![ContainerPort {
-            name: "http".into(),
-            port: 8080,
-            protocol: 0,
-        }],
-        readiness_check: Some(HealthCheck {
-            probe: Some(health_check::Probe::Http(HttpProbe {
-                path: "/healthz".into(),
-                port: 8080,
-                ..Default::default()
-            })),
-            period: Some(prost_types::Duration {
-                seconds: 0,
-                nanos: 200_000_000,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-async fn ready_instances(channel: &Channel, deployment: &str) -> Vec<Instance> {
-    InstanceServiceClient::new(channel.clone())
-        .list_instances(ListInstancesRequest {
-            parent: deployment.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .instances
-        .into_iter()
-        .filter(|i| i.state() == instance::State::Ready)
-        .collect()
-}
 
 async fn get(routing: &Channel, name: &str) -> Service {
     RoutingServiceClient::new(routing.clone())
@@ -184,7 +137,7 @@ async fn services_route_over_docker() {
             parent: format!("namespaces/{ns}"),
             deployment_id: "echo".into(),
             deployment: Some(Deployment {
-                template: Some(template(&image_id)),
+                template: Some(common::echo_template(&image_id, None)),
                 replicas: Some(3),
                 ..Default::default()
             }),
@@ -199,7 +152,12 @@ async fn services_route_over_docker() {
         "{done:?}"
     );
     let deployment = format!("namespaces/{ns}/deployments/echo");
-    assert_eq!(ready_instances(&deploy.channel, &deployment).await.len(), 3);
+    assert_eq!(
+        common::ready_instances(&deploy.channel, &deployment)
+            .await
+            .len(),
+        3
+    );
 
     // A NODE_PORT Service in front of them.
     let node_port = common::free_node_port(std::process::id());
@@ -421,7 +379,7 @@ async fn services_route_over_docker() {
         s.observed_generation >= 3 && !s.reconciling
     })
     .await;
-    let instances = ready_instances(&deploy.channel, &deployment).await;
+    let instances = common::ready_instances(&deploy.channel, &deployment).await;
     let victim = instances[0].clone();
     let victim_identity = {
         let answer = common::http_get(

@@ -251,3 +251,67 @@ pub fn echo_instance(answer: &str) -> Option<String> {
         .find_map(|line| line.strip_prefix("instance="))
         .map(str::to_string)
 }
+
+/// The deployment template of the echo app (`image`): its `http` port 8080, ready when
+/// `/healthz` answers (checked every 200 ms), and `VERSION` set when `version` is given
+/// (the echo app answers it).
+pub fn echo_template(
+    image: &str,
+    version: Option<&str>,
+) -> ferry_proto::ferry::deploy::v1::DeploymentTemplate {
+    use ferry_proto::ferry::common::v1::{
+        ContainerPort, EnvVar, HealthCheck, HttpProbe, env_var, health_check,
+    };
+    use ferry_proto::ferry::deploy::v1::{DeploymentTemplate, deployment_template};
+    DeploymentTemplate {
+        image_source: Some(deployment_template::ImageSource::ImageUri(
+            image.to_string(),
+        )),
+        env: version
+            .map(|version| EnvVar {
+                name: "VERSION".into(),
+                source: Some(env_var::Source::Value(version.into())),
+            })
+            .into_iter()
+            .collect(),
+        ports: vec![ContainerPort {
+            name: "http".into(),
+            port: 8080,
+            protocol: 0,
+        }],
+        readiness_check: Some(HealthCheck {
+            probe: Some(health_check::Probe::Http(HttpProbe {
+                path: "/healthz".into(),
+                port: 8080,
+                ..Default::default()
+            })),
+            period: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 200_000_000,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The READY instances of `deployment` as the deploy service lists them.
+pub async fn ready_instances(
+    channel: &Channel,
+    deployment: &str,
+) -> Vec<ferry_proto::ferry::deploy::v1::Instance> {
+    use ferry_proto::ferry::deploy::v1::instance_service_client::InstanceServiceClient;
+    use ferry_proto::ferry::deploy::v1::{ListInstancesRequest, instance};
+    InstanceServiceClient::new(channel.clone())
+        .list_instances(ListInstancesRequest {
+            parent: deployment.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .instances
+        .into_iter()
+        .filter(|i| i.state() == instance::State::Ready)
+        .collect()
+}
