@@ -146,7 +146,7 @@ fn set_path(
         })?;
     let rest = &segments[1..];
     if rest.is_empty() {
-        let parsed = parse_field(&descriptor, field.json_name(), value)?;
+        let parsed = parse_field(&descriptor, field.json_name(), None, value)?;
         let field_value = parsed.get_field(&field).into_owned();
         message.set_field(&field, field_value);
         return Ok(field.name().to_string());
@@ -154,7 +154,7 @@ fn set_path(
     if field.is_map() && rest.len() == 1 {
         // One key of a map: parse `{"field": {"key": value}}` and merge that entry.
         let key = rest[0];
-        let parsed = parse_map_entry(&descriptor, field.json_name(), key, value)?;
+        let parsed = parse_field(&descriptor, field.json_name(), Some(key), value)?;
         let entries = parsed.get_field(&field).into_owned();
         let (prost_reflect::Value::Map(new), prost_reflect::Value::Map(current)) =
             (entries, message.get_field_mut(&field))
@@ -184,55 +184,31 @@ fn set_path(
     }
 }
 
-/// Reads `{json_name: value}` as a `descriptor` message: `value` as JSON first, then, if
-/// that is not JSON or the field does not take it, as a JSON string.
+/// Reads `{json_name: value}` (or `{json_name: {key: value}}` for one key of a map) as
+/// a `descriptor` message: `value` as JSON first, then, if that is not JSON or the field
+/// does not take it, as a JSON string.
 fn parse_field(
     descriptor: &MessageDescriptor,
     json_name: &str,
+    key: Option<&str>,
     value: &str,
 ) -> Result<DynamicMessage, String> {
     let read = |json: serde_json::Value| {
-        let mut object = serde_json::Map::new();
-        object.insert(json_name.to_string(), json);
+        let json = match key {
+            Some(key) => serde_json::Value::Object([(key.to_string(), json)].into_iter().collect()),
+            None => json,
+        };
+        let object = [(json_name.to_string(), json)].into_iter().collect();
         DynamicMessage::deserialize(descriptor.clone(), serde_json::Value::Object(object))
             .map_err(|error| error.to_string())
     };
+    let as_string = || serde_json::Value::String(value.to_string());
     match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(json) => {
-            let as_string = !json.is_string();
-            read(json).or_else(|error| {
-                if as_string {
-                    read(serde_json::Value::String(value.to_string())).map_err(|_| error)
-                } else {
-                    Err(error)
-                }
-            })
+        Ok(json) if !json.is_string() => {
+            read(json).or_else(|error| read(as_string()).map_err(|_| error))
         }
-        Err(_) => read(serde_json::Value::String(value.to_string())),
-    }
-}
-
-/// Reads `{json_name: {key: value}}` as a `descriptor` message, `value` as in
-/// [`parse_field`].
-fn parse_map_entry(
-    descriptor: &MessageDescriptor,
-    json_name: &str,
-    key: &str,
-    value: &str,
-) -> Result<DynamicMessage, String> {
-    let read = |json: serde_json::Value| {
-        let mut entry = serde_json::Map::new();
-        entry.insert(key.to_string(), json);
-        let mut object = serde_json::Map::new();
-        object.insert(json_name.to_string(), serde_json::Value::Object(entry));
-        DynamicMessage::deserialize(descriptor.clone(), serde_json::Value::Object(object))
-            .map_err(|error| error.to_string())
-    };
-    match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(json) if !json.is_string() => read(json)
-            .or_else(|error| read(serde_json::Value::String(value.to_string())).map_err(|_| error)),
         Ok(json) => read(json),
-        Err(_) => read(serde_json::Value::String(value.to_string())),
+        Err(_) => read(as_string()),
     }
 }
 

@@ -152,12 +152,7 @@ impl Service<Request<Body>> for Transcoder {
         }
         let origin = request.headers().get(http::header::ORIGIN).cloned();
         let cors = self.cors.clone();
-        let content_type = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = content_type_of(&request);
         if content_type.starts_with("application/grpc-web") {
             let inner = self.inner.clone();
             let text = content_type.starts_with("application/grpc-web-text");
@@ -181,6 +176,16 @@ impl Service<Request<Body>> for Transcoder {
             Ok(response)
         })
     }
+}
+
+/// The content type of `request`, lowercased (empty when none).
+fn content_type_of(request: &Request<Body>) -> String {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// A service the gateway serves itself (a `ferry.auth.v1` route), answering gRPC-Web
@@ -227,12 +232,7 @@ where
         }
         let origin = request.headers().get(http::header::ORIGIN).cloned();
         let cors = self.cors.clone();
-        let content_type = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = content_type_of(&request);
         let inner = self.inner.clone();
         Box::pin(async move {
             let mut response = if content_type.starts_with("application/grpc-web") {
