@@ -138,6 +138,12 @@ pub async fn run_with_settings(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let mut config = config;
+    // Unless configured, one serving thread per core: a forwarded call's tasks (the
+    // client's connection, the call, the upstream connection) then share one thread.
+    config.serve_threads.get_or_insert_with(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let methods = Arc::new(Methods::ferry()?);
     // The routes are built first; the fallback (the proxy) shares their auth layer.
     let started: Arc<OnceLock<(Arc<AuthShared>, auth::api::AuthApi)>> = Arc::new(OnceLock::new());

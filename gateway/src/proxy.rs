@@ -743,13 +743,33 @@ enum Outgoing {
 /// microseconds on a busy host. Here the calling task opens the stream and waits for the
 /// answer itself; only the connection's I/O runs in another task. The balancing,
 /// retries, timeouts and reconnection a `Channel` would add are the proxy's own anyway.
+///
+/// On a serving thread (a single-threaded runtime, see
+/// [`ferry_kit::config::ServiceConfig::serve_threads`]) each thread has a connection of
+/// its own, driven by a task on that thread, so a call never waits for another thread;
+/// calls on the main (work-stealing) runtime share one.
 struct Connection {
     authority: Authority,
     connect_timeout: Duration,
-    /// The current connection, if one was made.
-    current: Mutex<Option<Live>>,
+    /// The connections made, by [`Lane`].
+    current: Mutex<Vec<(Lane, Live)>>,
     /// Held while connecting, so concurrent calls share one new connection.
     connecting: tokio::sync::Mutex<()>,
+}
+
+/// Which calls share a connection: those of one serving thread, or all those on the
+/// main runtime (`None`: its tasks move between threads anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Lane(Option<std::thread::ThreadId>);
+
+impl Lane {
+    /// The lane of the calling task.
+    fn current() -> Self {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let single = Handle::try_current()
+            .is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        Self(single.then(|| std::thread::current().id()))
+    }
 }
 
 /// A connection made to an instance.
@@ -770,7 +790,7 @@ impl Connection {
         Self {
             authority,
             connect_timeout,
-            current: Mutex::new(None),
+            current: Mutex::new(Vec::new()),
             connecting: tokio::sync::Mutex::new(()),
         }
     }
@@ -787,9 +807,10 @@ impl Connection {
             parts.path_and_query = Some(PathAndQuery::from_static("/"));
         }
         head.uri = Uri::from_parts(parts)?;
-        let live = match self.live() {
+        let lane = Lane::current();
+        let live = match self.live(lane) {
             Some(live) => live,
-            None => self.reconnect().await?,
+            None => self.reconnect(lane).await?,
         };
         // Until the stream is open nothing is sent: a connection found broken (or going
         // away) by then is a connection that could not be used, and a new one is made
@@ -820,20 +841,20 @@ impl Connection {
         Ok(response.map(|body| Body::new(Incoming(body))))
     }
 
-    /// The current connection, unless there is none or it closed.
-    fn live(&self) -> Option<Live> {
+    /// The connection of `lane`, unless there is none or it closed.
+    fn live(&self, lane: Lane) -> Option<Live> {
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .filter(|live| !live.closed.load(Ordering::Acquire))
-            .cloned()
+            .iter()
+            .find(|(of, live)| *of == lane && !live.closed.load(Ordering::Acquire))
+            .map(|(_, live)| live.clone())
     }
 
-    async fn reconnect(&self) -> Result<Live, tonic::ConnectError> {
+    async fn reconnect(&self, lane: Lane) -> Result<Live, tonic::ConnectError> {
         let _connecting = self.connecting.lock().await;
         // Another call may have connected while this one waited.
-        if let Some(live) = self.live() {
+        if let Some(live) = self.live(lane) {
             return Ok(live);
         }
         let live = tokio::time::timeout(self.connect_timeout, self.connect())
@@ -844,7 +865,11 @@ impl Connection {
                     "connecting timed out",
                 ))))
             })?;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(live.clone());
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        // Closed connections go (a serving thread's stay until it is replaced: they are
+        // a few bytes, and threads end only with the process).
+        current.retain(|(of, live)| *of != lane && !live.closed.load(Ordering::Acquire));
+        current.push((lane, live.clone()));
         Ok(live)
     }
 

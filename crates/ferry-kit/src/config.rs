@@ -17,6 +17,9 @@ use serde::Deserialize;
 /// Exit code for an invalid configuration (`EX_USAGE`).
 pub const EXIT_INVALID_CONFIG: i32 = 64;
 
+/// The most serving threads a configuration may ask for.
+pub const MAX_SERVE_THREADS: usize = 256;
+
 /// The configuration every Ferry service shares.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +48,11 @@ pub struct ServiceConfig {
     /// Deadline applied to calls that bring none.
     #[serde(with = "humantime_serde")]
     pub default_timeout: Duration,
+    /// Threads that serve connections, each with its own single-threaded runtime: every
+    /// task of a connection (and of the upstream connections it opens) then runs on one
+    /// thread, without cross-thread wake-ups. `0` serves on the main runtime; unset, the
+    /// service chooses (the gateway: one per core, every other service: `0`).
+    pub serve_threads: Option<usize>,
 }
 
 /// Where state lives.
@@ -99,6 +107,7 @@ impl Default for ServiceConfig {
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_requests: 1024,
             default_timeout: Duration::from_secs(30),
+            serve_threads: None,
         }
     }
 }
@@ -161,6 +170,9 @@ pub struct ServiceArgs {
     /// Grace period for in-flight calls on shutdown, e.g. `10s`.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub shutdown_grace: Option<Duration>,
+    /// Threads serving connections (0: the main runtime).
+    #[arg(long, value_name = "N")]
+    pub serve_threads: Option<usize>,
 }
 
 /// Why a configuration was refused.
@@ -300,6 +312,9 @@ impl ServiceConfig {
         if let Some(value) = get("FERRY_SHUTDOWN_GRACE") {
             self.shutdown_grace = duration("FERRY_SHUTDOWN_GRACE", value)?;
         }
+        if let Some(value) = get("FERRY_SERVE_THREADS") {
+            self.serve_threads = Some(parse("FERRY_SERVE_THREADS", value)?);
+        }
         Ok(())
     }
 
@@ -335,6 +350,9 @@ impl ServiceConfig {
         }
         if let Some(value) = args.lease_ttl {
             self.lease_ttl = value;
+        }
+        if let Some(value) = args.serve_threads {
+            self.serve_threads = Some(value);
         }
         if let Some(value) = args.shutdown_grace {
             self.shutdown_grace = value;
@@ -380,6 +398,12 @@ impl ServiceConfig {
         }
         if self.default_timeout.is_zero() {
             return invalid("default_timeout", "must be positive");
+        }
+        if self
+            .serve_threads
+            .is_some_and(|threads| threads > MAX_SERVE_THREADS)
+        {
+            return invalid("serve_threads", "must be at most 256");
         }
         if let Some(instance_id) = &self.instance_id
             && !crate::aip::is_valid_id(instance_id)
@@ -445,6 +469,13 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:7001".parse().unwrap());
         assert_eq!(config.store.endpoints, vec!["a:1", "b:2"]);
         assert_eq!(config.lease_ttl, Duration::from_secs(5));
+        assert_eq!(config.serve_threads, None, "unset: the service chooses");
+        let config = ServiceConfig::load(
+            ["svc", "--serve-threads", "3"],
+            &env(&[("FERRY_SERVE_THREADS", "0")]),
+        )
+        .unwrap();
+        assert_eq!(config.serve_threads, Some(3));
     }
 
     #[test]
@@ -471,6 +502,7 @@ mod tests {
                 "telemetry.otlp_endpoint",
             ),
             (&[("FERRY_ETCD_ENDPOINTS", "memory,a:1")], "store.endpoints"),
+            (&[("FERRY_SERVE_THREADS", "257")], "serve_threads"),
         ];
         for (vars, field) in cases {
             match ServiceConfig::load(["svc"], &env(vars)) {
@@ -482,6 +514,13 @@ mod tests {
             ServiceConfig::load(["svc"], &env(&[("FERRY_LISTEN", "nope")])),
             Err(ConfigError::Env {
                 name: "FERRY_LISTEN",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ServiceConfig::load(["svc"], &env(&[("FERRY_SERVE_THREADS", "many")])),
+            Err(ConfigError::Env {
+                name: "FERRY_SERVE_THREADS",
                 ..
             })
         ));

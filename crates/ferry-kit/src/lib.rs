@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod registry;
 pub mod server;
 pub mod telemetry;
+mod threads;
 
 pub use error::ApiError;
 

@@ -17,6 +17,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ use tonic_health::server::HealthReporter;
 use crate::config::ServiceConfig;
 use crate::edge::EdgeLayer;
 use crate::registry::{self, InstanceRecord};
+use crate::threads;
 
 /// What a service is, for the kit.
 #[derive(Clone, Debug)]
@@ -306,15 +308,34 @@ where
         server = server.tls_config(tls)?;
     }
 
-    // TCP_NODELAY on every accepted connection: tonic applies its own `tcp_nodelay`
-    // setting only to listeners it binds, and without it Nagle's algorithm meets the
-    // client's delayed ACK and stalls small gRPC answers by ~40 ms.
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let router = server.add_routes(routes);
     let draining = host.draining.clone();
-    let serve_future = server
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, draining.cancelled_owned());
-    tracing::info!(service = spec.name, instance = %instance_id, address = %local_addr, "serving");
+    let serve_threads = config.serve_threads.unwrap_or(0);
+    let serve_future: Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> =
+        if serve_threads == 0 {
+            // TCP_NODELAY on every accepted connection: tonic applies its own `tcp_nodelay`
+            // setting only to listeners it binds, and without it Nagle's algorithm meets the
+            // client's delayed ACK and stalls small gRPC answers by ~40 ms.
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            let served = router.serve_with_incoming_shutdown(incoming, draining.cancelled_owned());
+            Box::pin(async move { served.await.map_err(anyhow::Error::from) })
+        } else {
+            // Each serving thread runs its own copy of the router (they share every
+            // `Arc` inside: the in-flight limit, the services' state).
+            Box::pin(threads::serve_on_threads(
+                spec.name,
+                listener,
+                serve_threads,
+                host.draining.clone(),
+                move |incoming| {
+                    router
+                        .clone()
+                        .serve_with_incoming_shutdown(incoming, draining.clone().cancelled_owned())
+                },
+            )?)
+        };
+    tracing::info!(service = spec.name, instance = %instance_id, address = %local_addr, serve_threads, "serving");
 
     tokio::pin!(serve_future);
     let served_early = tokio::select! {
@@ -328,9 +349,9 @@ where
     host.draining.cancel();
     // 3. Drain in-flight calls within the grace period.
     let serve_result = match served_early {
-        Some(result) => result.map_err(anyhow::Error::from),
+        Some(result) => result,
         None => match tokio::time::timeout(config.shutdown_grace, &mut serve_future).await {
-            Ok(result) => result.map_err(anyhow::Error::from),
+            Ok(result) => result,
             Err(_) => {
                 tracing::warn!(grace = ?config.shutdown_grace, "calls still in flight after the grace period; dropping them");
                 Ok(())
