@@ -14,7 +14,9 @@
 //! Rate limits are kept in memory by each gateway replica: the limit applies per
 //! replica, so behind N replicas a token may make up to N times its rate. Calls that
 //! fail authentication are limited per client address with the same rate, so a flood
-//! of bad tokens cannot flood the audit log.
+//! of bad tokens cannot flood the audit log. Refusals are recorded in the audit log at
+//! most once per key and [`REFUSALS_RECORDED_EVERY`]: a client hammering past its limit
+//! costs no store write per call (an audit entry is a write to etcd).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -30,6 +32,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 /// How long a bucket may sit unused before it is forgotten (it is full again by then
 /// for any rate above a call per this period).
 const IDLE_EVICTION: Duration = Duration::from_secs(600);
+
+/// At most one refusal per key and this period is worth an audit entry.
+pub const REFUSALS_RECORDED_EVERY: Duration = Duration::from_secs(1);
 
 /// The buckets kept before a sweep of the idle ones is forced.
 const SWEEP_ABOVE: usize = 10_000;
@@ -142,11 +147,23 @@ fn parse_rate(value: &str) -> Result<(u32, Duration), String> {
     Ok((calls, per))
 }
 
+/// A call refused by a rate limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// How long until a call would pass.
+    pub retry_after: Duration,
+    /// True for the first refusal of the key in [`REFUSALS_RECORDED_EVERY`]: the one to
+    /// record in the audit log.
+    pub record: bool,
+}
+
 /// A token bucket: `burst` tokens, refilled at the rate, one taken per call.
 #[derive(Clone, Debug)]
 pub struct Bucket {
     tokens: f64,
     last: Instant,
+    /// When a refusal was last marked to be recorded.
+    recorded_refusal: Option<Instant>,
 }
 
 impl Bucket {
@@ -155,11 +172,12 @@ impl Bucket {
         Self {
             tokens: f64::from(rate.burst),
             last: now,
+            recorded_refusal: None,
         }
     }
 
     /// Takes one token: `Ok` when there was one, else how long until there is.
-    pub fn take(&mut self, rate: &Rate, now: Instant) -> Result<(), Duration> {
+    pub fn take(&mut self, rate: &Rate, now: Instant) -> Result<(), Refused> {
         let per_second = f64::from(rate.calls) / rate.per.as_secs_f64();
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * per_second).min(f64::from(rate.burst));
@@ -169,7 +187,16 @@ impl Bucket {
             Ok(())
         } else {
             let wait = (1.0 - self.tokens) / per_second;
-            Err(Duration::from_secs_f64(wait).max(Duration::from_millis(1)))
+            let record = self
+                .recorded_refusal
+                .is_none_or(|at| now.saturating_duration_since(at) >= REFUSALS_RECORDED_EVERY);
+            if record {
+                self.recorded_refusal = Some(now);
+            }
+            Err(Refused {
+                retry_after: Duration::from_secs_f64(wait).max(Duration::from_millis(1)),
+                record,
+            })
         }
     }
 }
@@ -206,8 +233,9 @@ impl RateLimiter {
         }
     }
 
-    /// Charges one call to `key`: `Ok` when allowed, else how long until it would be.
-    pub fn check(&self, key: Key) -> Result<(), Duration> {
+    /// Charges one call to `key`: `Ok` when allowed, else how long until it would be
+    /// (and whether this refusal is the one to record).
+    pub fn check(&self, key: Key) -> Result<(), Refused> {
         let Some(rate) = self.rate else {
             return Ok(());
         };
@@ -314,7 +342,7 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(bucket.take(&rate, Instant::now()), Ok(()));
         }
-        let wait = bucket.take(&rate, Instant::now()).unwrap_err();
+        let wait = bucket.take(&rate, Instant::now()).unwrap_err().retry_after;
         assert_eq!(wait, Duration::from_millis(500));
         tokio::time::advance(Duration::from_millis(499)).await;
         assert!(bucket.take(&rate, Instant::now()).is_err());
@@ -350,5 +378,30 @@ mod tests {
             assert_eq!(limiter.check(Key::Token("tokens/a".into())), Ok(()));
         }
         assert!(limiter.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_refusal_per_key_and_period_is_recorded() {
+        let limiter = RateLimiter::new(Some(rate(1, 1)));
+        let a = Key::Token("tokens/a".into());
+        let b = Key::Token("tokens/b".into());
+        assert_eq!(limiter.check(a.clone()), Ok(()));
+        assert_eq!(limiter.check(b.clone()), Ok(()));
+        let refusals: Vec<bool> = (0..50)
+            .map(|_| limiter.check(a.clone()).unwrap_err().record)
+            .collect();
+        assert_eq!(
+            refusals.iter().filter(|record| **record).count(),
+            1,
+            "a flood of refusals makes one audit entry"
+        );
+        assert!(refusals[0], "the first refusal is the one recorded");
+        // Another key's first refusal is recorded too.
+        assert!(limiter.check(b).unwrap_err().record);
+        // A period later (the bucket refilled, then emptied again), one more.
+        tokio::time::advance(REFUSALS_RECORDED_EVERY).await;
+        assert_eq!(limiter.check(a.clone()), Ok(()));
+        assert!(limiter.check(a.clone()).unwrap_err().record);
+        assert!(!limiter.check(a).unwrap_err().record);
     }
 }

@@ -1,9 +1,9 @@
 //! The gateway's limits (issue 4), through real gateway processes and a real deploy
 //! service on loopback, against a real etcd: a token past its burst gets
 //! RESOURCE_EXHAUSTED (`RATE_LIMITED`, with `RetryInfo`) while another token still works,
-//! and the refusal is audited; calls without a valid token are limited per address; a
-//! request above the message limit gets RESOURCE_EXHAUSTED (`MESSAGE_TOO_LARGE`), not a
-//! hang; with one call in flight allowed per upstream instance, a second call while a
+//! and the refusal is audited (a flood of refusals once per second, not once per call);
+//! calls without a valid token are limited per address; a request above the message
+//! limit gets RESOURCE_EXHAUSTED (`MESSAGE_TOO_LARGE`), not a hang; with one call in flight allowed per upstream instance, a second call while a
 //! stream holds the only deploy instance gets UNAVAILABLE at once (with `RetryInfo`).
 //!
 //! TLS: a gateway given `FERRY_TLS_CERT`/`FERRY_TLS_KEY` (a test CA and a certificate for
@@ -110,6 +110,18 @@ async fn a_token_past_its_burst_is_rate_limited_while_another_still_works() {
         "retry in {delay:?}"
     );
 
+    // A flood past the limit: every call refused, and (below) one audit entry for the
+    // lot, not one store write per call.
+    let flood_started = std::time::Instant::now();
+    for _ in 0..30 {
+        let status = limited
+            .get_caller_identity(GetCallerIdentityRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    }
+    let flood_took = flood_started.elapsed();
+
     // The admin's token has its own bucket (admin call 2).
     let identity = UserServiceClient::with_interceptor(channel.clone(), bearer(&admin_token))
         .get_caller_identity(GetCallerIdentityRequest::default())
@@ -140,6 +152,26 @@ async fn a_token_past_its_burst_is_rate_limited_while_another_still_works() {
     })
     .await;
     assert!(audited.is_some(), "no audit entry of the rate-limited call");
+    let recorded = audit
+        .clone()
+        .list_audit_entries(ListAuditEntriesRequest {
+            page_size: 200,
+            ..Default::default()
+        })
+        .await
+        .expect("list the audit log")
+        .into_inner()
+        .audit_entries
+        .iter()
+        .filter(|entry| entry.token == "tokens/limited" && entry.result_reason == "RATE_LIMITED")
+        .count();
+    // One per key and second at most: the first refusal, plus one per second the flood
+    // lasted.
+    let most = 2 + flood_took.as_secs() as usize;
+    assert!(
+        (1..=most).contains(&recorded),
+        "{recorded} audit entries for 31 refusals in {flood_took:?} (at most {most})"
+    );
 
     // Without a valid token: UNAUTHENTICATED, then limited per address (its bucket may
     // hold fewer calls already: the new token's first tries were charged to it).

@@ -329,8 +329,11 @@ where
                 .and_then(|info| info.remote_addr())
                 .map(|address| address.ip().to_string())
                 .unwrap_or_default();
-            if let Err(retry_after) = shared.limiter.check(Key::Address(address)) {
-                return GatewayError::RateLimited { retry_after }.into_http();
+            if let Err(refused) = shared.limiter.check(Key::Address(address)) {
+                return GatewayError::RateLimited {
+                    retry_after: refused.retry_after,
+                }
+                .into_http();
             }
             let token = authorization
                 .and_then(|value| value.strip_prefix("Bearer "))
@@ -375,14 +378,22 @@ where
     };
 
     // After authentication (the token is known) and before authorization: a caller past
-    // its rate is refused whatever it asks for, and the refusal is audited.
+    // its rate is refused whatever it asks for, and the refusal is audited (the first of
+    // each period only: a flood of refusals must not become a flood of store writes).
     let key = if caller.token.is_empty() {
         Key::Token(caller.principal.clone())
     } else {
         Key::Token(caller.token.clone())
     };
-    if let Err(retry_after) = shared.limiter.check(key) {
-        return refuse(pending(&head), GatewayError::RateLimited { retry_after });
+    if let Err(refused) = shared.limiter.check(key) {
+        let error = GatewayError::RateLimited {
+            retry_after: refused.retry_after,
+        };
+        return if refused.record {
+            refuse(pending(&head), error)
+        } else {
+            error.into_http()
+        };
     }
     if state.authorize(&caller, &permission.name, &resource.decided_on) == Decision::Deny {
         return refuse(
