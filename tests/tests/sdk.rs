@@ -1,11 +1,16 @@
-//! The generated client SDKs (crates/sdk/python, crates/sdk/go) against the real
-//! platform: an etcd-backed gateway with authentication on and the deploy service, as
-//! processes. Runs the Python SDK's pytest suite and the Go SDK's `go test ./...` with
-//! `FERRY_GATEWAY` and the bootstrap admin token in `FERRY_TOKEN`; both must pass.
+//! The generated client SDKs (crates/sdk/python, crates/sdk/go, crates/sdk/typescript)
+//! against the real platform: an etcd-backed gateway with authentication on and the
+//! deploy service, as processes. Runs the Python SDK's pytest suite, the Go SDK's
+//! `go test ./...` and the TypeScript SDK's `npm test` (tsc, then `node --test`) with
+//! `FERRY_GATEWAY` and the bootstrap admin token in `FERRY_TOKEN`; all three must pass.
 //!
 //! Needs the venv of deploy/dev/setup.sh (`FERRY_VENV`, default `/opt/ferry-venv`, with
-//! the packages of crates/sdk/python/requirements.txt) and Go (`FERRY_GO`, else `go` on
-//! `PATH`, else `/usr/local/go/bin/go`); fails saying which one is missing.
+//! the packages of crates/sdk/python/requirements.txt), Go (`FERRY_GO`, else `go` on
+//! `PATH`, else `/usr/local/go/bin/go`) and Node.js 20 with npm (`FERRY_NPM`, else `npm`
+//! on `PATH`); fails saying which one is missing. When crates/sdk/typescript/node_modules
+//! is missing, or was installed from another package-lock.json than the committed one
+//! (deploy/dev/sdk.sh leaves a copy of the lock file it installed from in it), the test
+//! runs `npm ci` there first, as deploy/dev/sdk.sh does, and says how long that took.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -41,17 +46,71 @@ fn go() -> PathBuf {
     if let Some(go) = std::env::var_os("FERRY_GO") {
         return PathBuf::from(go);
     }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("go"))
-            .find(|go| go.is_file())
-    });
-    let go = on_path.unwrap_or_else(|| PathBuf::from("/usr/local/go/bin/go"));
+    let go = on_path("go").unwrap_or_else(|| PathBuf::from("/usr/local/go/bin/go"));
     assert!(
         go.is_file(),
         "go is missing: put it on PATH or set FERRY_GO (Go 1.26 at /usr/local/go on a dev machine)"
     );
     go
+}
+
+/// The npm command (Node.js on `PATH` too: npm and the test runner need it).
+fn npm() -> PathBuf {
+    let npm = std::env::var_os("FERRY_NPM")
+        .map(PathBuf::from)
+        .or_else(|| on_path("npm"));
+    let Some(npm) = npm.filter(|npm| npm.is_file()) else {
+        panic!("npm is missing: install Node.js 20 with npm (on PATH), or set FERRY_NPM");
+    };
+    assert!(
+        on_path("node").is_some(),
+        "node is missing: install Node.js 20 (on PATH)"
+    );
+    npm
+}
+
+/// The file `name` in a folder of `PATH`.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|file| file.is_file())
+}
+
+/// `npm ci` in the TypeScript SDK's folder when its node_modules is missing or was
+/// installed from another lock file (the check deploy/dev/sdk.sh makes, on the copy of
+/// the lock file it leaves in node_modules). Returns how long the install took, if it
+/// ran.
+fn npm_install(npm: &Path, dir: &Path) -> Option<Duration> {
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .unwrap_or_else(|error| panic!("read {}/package-lock.json: {error}", dir.display()));
+    let stamp = dir.join("node_modules/.ferry-package-lock.json");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return None;
+    }
+    let start = Instant::now();
+    let output = Command::new(npm)
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|error| panic!("run npm ci in {}: {error}", dir.display()));
+    assert!(
+        output.status.success(),
+        "npm ci in {} failed ({}):\n{}{}",
+        dir.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(&stamp, &lock)
+        .unwrap_or_else(|error| panic!("write {}: {error}", stamp.display()));
+    Some(start.elapsed())
 }
 
 /// Runs `command` to its end off the async runtime; returns its output and how long it
@@ -86,10 +145,15 @@ fn report(label: &str, output: &Output, took: Duration) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_and_go_sdks_call_a_running_gateway() {
+async fn python_go_and_typescript_sdks_call_a_running_gateway() {
     let python = python();
     let go = go();
+    let npm = npm();
     let root = repo_root();
+    let typescript = root.join("crates/sdk/typescript");
+    if let Some(took) = npm_install(&npm, &typescript) {
+        println!("typescript sdk: npm ci took {took:.1?}");
+    }
 
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("sdk");
@@ -142,9 +206,22 @@ async fn python_and_go_sdks_call_a_running_gateway() {
         .env("FERRY_TOKEN", &token);
     let (go_output, go_took) = run(go_test).await;
 
+    let mut npm_test = Command::new(&npm);
+    npm_test
+        .args(["test", "--silent"])
+        .current_dir(&typescript)
+        .env("FERRY_GATEWAY", &gateway.address)
+        .env("FERRY_TOKEN", &token);
+    let (typescript_output, typescript_took) = run(npm_test).await;
+
     let failures: Vec<String> = [
         report("python sdk (pytest)", &python_output, python_took),
         report("go sdk (go test)", &go_output, go_took),
+        report(
+            "typescript sdk (npm test)",
+            &typescript_output,
+            typescript_took,
+        ),
     ]
     .into_iter()
     .flatten()
