@@ -1,7 +1,8 @@
 //! The gateway as the platform's front door: calls to any `ferry.*.v1` service go through
 //! it to a live instance of the owning service (found through the registrations in
 //! etcd), errors come back as the service raised them, a service with no instance is
-//! UNAVAILABLE from the gateway, and reads survive the crash of an instance.
+//! UNAVAILABLE from the gateway, reads survive the crash of an instance, and the gateway
+//! itself stops gracefully on SIGTERM (serving threads drained, exit 0).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -503,5 +504,85 @@ async fn a_graceful_stop_loses_no_call_not_even_a_plain_write() {
     gateway.assert_no_error_logs();
     stopping.assert_no_error_logs();
     survivor.assert_no_error_logs();
+    clean(&etcd, &prefix).await;
+}
+
+/// The gateway's own graceful stop, served on its serving threads (one per core, which its
+/// log names): four clients on four connections call it until SIGTERM; each had its calls
+/// answered before, the process exits 0 well within the grace period once they are
+/// refused, and its port stops accepting.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopping_gateway_drains_its_serving_threads_and_exits() {
+    let etcd = TestEtcd::start();
+    let prefix = unique_prefix("gateway-stop");
+    let launch = Launch::new(&etcd, &prefix);
+    let mut gateway = ServiceProcess::start_gateway(&launch).await;
+    let deploy = ServiceProcess::start("deploy", &launch).await;
+    wait_forwarding(&gateway).await;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    assert!(
+        gateway
+            .log_text()
+            .contains(&format!("serve_threads={cores}")),
+        "the gateway does not serve on {cores} serving threads; log:\n{}",
+        gateway.log_text()
+    );
+
+    // Each client on its own connection: they spread over the serving threads.
+    let signalled = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let mut client = NamespaceServiceClient::new(gateway.admin_channel().await);
+        let signalled = signalled.clone();
+        clients.push(tokio::spawn(async move {
+            let (mut before, mut after) = (0usize, 0usize);
+            loop {
+                let call = client
+                    .get_namespace(GetNamespaceRequest {
+                        name: "namespaces/ferry-system".into(),
+                    })
+                    .await;
+                let late = signalled.load(Ordering::SeqCst);
+                match call {
+                    Ok(_) if late => after += 1,
+                    Ok(_) => before += 1,
+                    Err(status) => return (before, after, status),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    signalled.store(true, Ordering::SeqCst);
+    let address = gateway.address.clone();
+    gateway.signal("TERM");
+    let signalled_at = Instant::now();
+    let (gateway, code) = tokio::task::spawn_blocking(move || {
+        let code = gateway.wait_exit(Duration::from_secs(15));
+        (gateway, code)
+    })
+    .await
+    .expect("wait for the gateway");
+    let took = signalled_at.elapsed();
+    assert_eq!(code, Some(0), "log:\n{}", gateway.log_text());
+    assert!(
+        took < Duration::from_secs(8),
+        "the drain took {took:?} (grace: 10 s)"
+    );
+    for client in clients {
+        let (before, after, status) = client.await.expect("client task");
+        assert!(before > 0, "a client had no call answered before the stop");
+        println!("client: {before} calls before SIGTERM, {after} after, then {status:?}");
+    }
+    let log = gateway.log_text();
+    assert!(
+        log.contains("stopped"),
+        "no orderly stop in the log:\n{log}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "the gateway's port still accepts connections"
+    );
+    gateway.assert_no_error_logs();
+    deploy.assert_no_error_logs();
     clean(&etcd, &prefix).await;
 }
