@@ -188,17 +188,63 @@ impl ServiceProcess {
 
     /// Starts a service and waits until its health says SERVING.
     pub async fn start(service: &str, launch: &Launch) -> Self {
-        let process = Self::spawn(service, launch);
-        process.wait_serving(Duration::from_secs(20)).await;
-        process
+        Self::start_with_env(service, launch, &[]).await
     }
 
-    /// Starts a service with extra environment variables and waits until its health says
-    /// SERVING.
+    /// Starts a service with extra environment variables and waits until it has bound its
+    /// port and its health says SERVING.
+    ///
+    /// The port comes from [`free_port`], so another process (a parallel test's service)
+    /// may take it between the probe and the bind: a health check on the address would
+    /// then be answered by that other process. So the process must first log that *it*
+    /// serves on the address; one that could not bind it is started again on another port.
     pub async fn start_with_env(service: &str, launch: &Launch, env: &[(&str, &str)]) -> Self {
-        let process = Self::spawn_with_env(service, launch, env);
-        process.wait_serving(Duration::from_secs(20)).await;
-        process
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            let mut process = Self::spawn_with_env(service, launch, env);
+            if process.wait_bound(Duration::from_secs(20)).await {
+                process.wait_serving(Duration::from_secs(20)).await;
+                return process;
+            }
+            println!(
+                "{service}: port {} was taken before it bound it (attempt {attempt} of {ATTEMPTS})",
+                process.address
+            );
+        }
+        panic!("{service} could not bind a free port in {ATTEMPTS} attempts");
+    }
+
+    /// Waits until the process logs that it serves on its address (`true`), or exits
+    /// because the address was taken (`false`); panics with the log on any other exit or
+    /// after `timeout`.
+    async fn wait_bound(&mut self, timeout: Duration) -> bool {
+        let serving_here = format!("address={}", self.address);
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let log = self.log_text();
+            if log
+                .lines()
+                .any(|line| line.contains("serving") && line.contains(&serving_here))
+            {
+                return true;
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                let log = self.log_text();
+                assert!(
+                    log.contains("cannot bind the listen address"),
+                    "{} exited ({status}) before serving; log:\n{log}",
+                    self.service
+                );
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "{} did not serve on {} within {timeout:?}; log:\n{}",
+            self.service,
+            self.address,
+            self.log_text()
+        );
     }
 
     /// Starts a gateway with authentication on (as in production) and waits until its
