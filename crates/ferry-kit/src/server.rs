@@ -6,7 +6,9 @@
 //! 1. connect to the store (etcd, or memory for tests) under the configured prefix;
 //! 2. report health: NOT_SERVING until the store answers, then SERVING only while it does;
 //! 3. register the instance's address in etcd under a lease (see [`crate::registry`]);
-//! 4. serve health, reflection and the service's routes behind the tower stack;
+//! 4. serve health, reflection and the service's routes behind the tower stack, on the
+//!    main runtime or on serving threads (`serve_threads`, see `threads.rs`: every task of
+//!    a connection on one single-threaded runtime);
 //! 5. on shutdown, in this order: report NOT_SERVING, stop accepting calls and end open
 //!    streams, drain in-flight calls within the grace period, cancel background tasks
 //!    (controllers) and wait for them, revoke the lease (the registration disappears).
