@@ -1,7 +1,8 @@
 //! The `ferry` CLI binary against a real gateway (authentication on) and a real deploy
 //! service over a real etcd: login with the bootstrap token into a private config file;
 //! namespaces created and listed as a table and as proto JSON; a deployment created with
-//! `--no-wait` and read back; bad input names the offending field and exits non-zero; no
+//! `--no-wait` and read back; its autoscaling policy set, refused, changed and deleted;
+//! bad input names the offending field and exits non-zero; no
 //! token (or no gateway) gives the login hint, an unreachable gateway exits 4; a token made
 //! with `tokens create` logs in a second context from stdin; the bootstrap token never
 //! appears in any output.
@@ -281,6 +282,59 @@ async fn the_cli_logs_in_manages_namespaces_and_deployments_and_explains_errors(
     assert!(missing.stderr.contains("NOT_FOUND"), "{missing:?}");
     println!("{created:?}\n{listed:?}");
     runs.extend([set, created, got, listed, missing]);
+
+    // Its autoscaling policy: none yet; made disabled; enabling it on CPU is refused
+    // (the deployment requests no CPU) with the service's reason; a later set changes
+    // only what it names; deleted, it is gone.
+    let none = ferry(&config, &[], &["autoscaling", "get", "web"]);
+    assert_eq!(none.code, 1, "{none:?}");
+    assert!(none.stderr.contains("NOT_FOUND"), "{none:?}");
+    let made = ferry(
+        &config,
+        &[],
+        &["autoscaling", "set", "web", "--max", "3", "--disable"],
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    let row: Vec<&str> = made
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("web "))
+        .unwrap_or_else(|| panic!("no row for web: {made:?}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..4], ["web", "DISABLED", "1", "3"], "{made:?}");
+    let refused = ferry(
+        &config,
+        &[],
+        &["autoscaling", "set", "web", "--cpu", "70", "--enable"],
+    );
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("FAILED_PRECONDITION") && refused.stderr.contains("cpu"),
+        "{refused:?}"
+    );
+    let changed = ferry(&config, &[], &["autoscaling", "set", "web", "--max", "5"]);
+    assert_eq!(changed.code, 0, "{changed:?}");
+    let policy = ferry(&config, &[], &["-o", "json", "autoscaling", "get", "web"]);
+    assert_eq!(policy.code, 0, "{policy:?}");
+    let policy_json: serde_json::Value = serde_json::from_str(&policy.stdout).expect("JSON");
+    assert_eq!(
+        policy_json["name"],
+        "namespaces/cli-dev/deployments/web/autoscalingPolicy"
+    );
+    assert_eq!(policy_json["maxReplicas"], 5);
+    assert_eq!(policy_json["minReplicas"], 1);
+    assert!(
+        policy_json["enabled"].is_null() || policy_json["enabled"] == false,
+        "still disabled: {policy_json}"
+    );
+    let nothing = ferry(&config, &[], &["autoscaling", "set", "web"]);
+    assert_eq!(nothing.code, 2, "{nothing:?}");
+    let deleted = ferry(&config, &[], &["autoscaling", "delete", "web"]);
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    let gone = ferry(&config, &[], &["autoscaling", "get", "web"]);
+    assert_eq!(gone.code, 1, "{gone:?}");
+    runs.extend([none, made, refused, changed, policy, nothing, deleted, gone]);
 
     // No token: the gateway refuses, and the CLI says to log in. No gateway at all: the
     // same hint, before any call (exit 3).

@@ -64,6 +64,9 @@ pub enum Command {
     /// Deployments: create, update, scale, roll back.
     #[command(subcommand, alias = "deploy")]
     Deployments(DeploymentsCommand),
+    /// A deployment's autoscaling policy: show, set, delete.
+    #[command(subcommand)]
+    Autoscaling(AutoscalingCommand),
     /// Rollouts of a deployment.
     #[command(subcommand)]
     Rollouts(RolloutsCommand),
@@ -280,6 +283,54 @@ pub struct UpdateDeploymentArgs {
     /// Set an environment variable `KEY=VALUE` (repeatable); `KEY-` removes one.
     #[arg(long = "env", short = 'e')]
     pub env: Vec<String>,
+}
+
+/// `ferry autoscaling …`: the policy of one deployment (there is at most one).
+#[derive(Debug, Subcommand)]
+pub enum AutoscalingCommand {
+    /// Show a deployment's policy with its state and the last scaling.
+    Get {
+        /// The deployment id (or its full name).
+        deployment: String,
+    },
+    /// Create the policy, or change the given fields of the existing one (guarded by its
+    /// etag); a new policy is enabled unless `--disable`.
+    Set(SetAutoscalingArgs),
+    /// Delete a deployment's policy (its replica count stays where it is).
+    Delete {
+        /// The deployment id (or its full name).
+        deployment: String,
+    },
+}
+
+/// `ferry autoscaling set`.
+#[derive(Debug, Args)]
+pub struct SetAutoscalingArgs {
+    /// The deployment id (or its full name).
+    pub deployment: String,
+    /// The fewest instances.
+    #[arg(long)]
+    pub min: Option<i32>,
+    /// The most instances.
+    #[arg(long)]
+    pub max: Option<i32>,
+    /// CPU utilization, in percent of the instances' CPU request: `DOWN:TARGET:UP`
+    /// (scale down below DOWN, up above UP, towards TARGET), or a TARGET alone (DOWN 20
+    /// below it, UP 10 above it).
+    #[arg(long, value_name = "[DOWN:]TARGET[:UP]")]
+    pub cpu: Option<String>,
+    /// Memory utilization, in percent of the instances' memory request, as for `--cpu`.
+    #[arg(long, value_name = "[DOWN:]TARGET[:UP]")]
+    pub memory: Option<String>,
+    /// Turn the policy on.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Turn the policy off (it is kept, and scales nothing).
+    #[arg(long)]
+    pub disable: bool,
+    /// Check the change only: nothing is written.
+    #[arg(long)]
+    pub validate_only: bool,
 }
 
 /// `ferry rollouts …`.

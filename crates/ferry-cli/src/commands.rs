@@ -27,6 +27,7 @@ use build::image_service_client::ImageServiceClient;
 use build::promotion_service_client::PromotionServiceClient;
 use catalog::external_entry_service_client::ExternalEntryServiceClient;
 use common::operations_service_client::OperationsServiceClient;
+use deploy::autoscaling_service_client::AutoscalingServiceClient;
 use deploy::deployment_service_client::DeploymentServiceClient;
 use deploy::event_service_client::EventServiceClient;
 use deploy::host_service_client::HostServiceClient;
@@ -38,11 +39,11 @@ use routing::blue_green_service_client::BlueGreenServiceClient;
 use routing::routing_service_client::RoutingServiceClient;
 
 use crate::cli::{
-    ApplicationsCommand, BlueGreenCommand, BuildsCommand, Cli, Command, ContextCommand,
-    DeploymentsCommand, EventsCommand, ExternalEntriesCommand, GlobalArgs, HostsCommand,
-    ImagesCommand, InstancesCommand, ListArgs, LoginArgs, NamespacesCommand, OperationsCommand,
-    Output, PromotionsCommand, RolloutsCommand, SecretsCommand, ServicesCommand, TokensCommand,
-    UpdateArgs,
+    ApplicationsCommand, AutoscalingCommand, BlueGreenCommand, BuildsCommand, Cli, Command,
+    ContextCommand, DeploymentsCommand, EventsCommand, ExternalEntriesCommand, GlobalArgs,
+    HostsCommand, ImagesCommand, InstancesCommand, ListArgs, LoginArgs, NamespacesCommand,
+    OperationsCommand, Output, PromotionsCommand, RolloutsCommand, SecretsCommand, ServicesCommand,
+    TokensCommand, UpdateArgs,
 };
 use crate::config::{self, Config, Context, DEFAULT_CONTEXT, Env, Resolved};
 use crate::error::{CliError, status_from_proto};
@@ -113,6 +114,9 @@ impl Gateway {
     }
     fn deployments(&self) -> DeploymentServiceClient<Service> {
         DeploymentServiceClient::new(self.service.clone())
+    }
+    fn autoscaling(&self) -> AutoscalingServiceClient<Service> {
+        AutoscalingServiceClient::new(self.service.clone())
     }
     fn rollouts(&self) -> RolloutServiceClient<Service> {
         RolloutServiceClient::new(self.service.clone())
@@ -480,6 +484,7 @@ impl Session {
             Command::Login(_) | Command::Context(_) => unreachable!("handled without a session"),
             Command::Namespaces(command) => self.namespaces(command).await,
             Command::Deployments(command) => self.deployments(command).await,
+            Command::Autoscaling(command) => self.autoscaling(command).await,
             Command::Rollouts(command) => self.rollouts(command).await,
             Command::Instances(command) => self.instances(command).await,
             Command::Events(command) => self.events(command).await,
@@ -699,6 +704,60 @@ impl Session {
                     .map_err(api(format!("roll {name} back to {revision}")))?
                     .into_inner();
                 self.follow(operation).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn autoscaling(&self, command: AutoscalingCommand) -> Result<(), CliError> {
+        let mut client = self.gateway.autoscaling();
+        let name = |id: &str| {
+            request::resource_name(self.namespace(), "deployments", id)
+                .map(|deployment| format!("{deployment}/autoscalingPolicy"))
+        };
+        match command {
+            AutoscalingCommand::Get { deployment } => {
+                let name = name(&deployment)?;
+                let item = client
+                    .get_autoscaling_policy(deploy::GetAutoscalingPolicyRequest {
+                        name: name.clone(),
+                    })
+                    .await
+                    .map_err(api(format!("get {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::autoscaling_policies);
+            }
+            AutoscalingCommand::Set(args) => {
+                let name = name(&args.deployment)?;
+                let current = match client
+                    .get_autoscaling_policy(deploy::GetAutoscalingPolicyRequest {
+                        name: name.clone(),
+                    })
+                    .await
+                {
+                    Ok(current) => Some(current.into_inner()),
+                    Err(status) if status.code() == tonic::Code::NotFound => None,
+                    Err(status) => return Err(api(format!("get {name}"))(status)),
+                };
+                let request = request::set_autoscaling(name.clone(), current.as_ref(), &args)?;
+                let item = client
+                    .update_autoscaling_policy(request)
+                    .await
+                    .map_err(api(format!("set {name}")))?
+                    .into_inner();
+                self.printer.one(&item, render::autoscaling_policies);
+            }
+            AutoscalingCommand::Delete { deployment } => {
+                let name = name(&deployment)?;
+                client
+                    .delete_autoscaling_policy(deploy::DeleteAutoscalingPolicyRequest {
+                        name: name.clone(),
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(api(format!("delete {name}")))?;
+                self.printer.done(&format!("deleted {name}"));
             }
         }
         Ok(())

@@ -39,6 +39,7 @@ proto_names! {
     deploy::Event => "ferry.deploy.v1.Event",
     deploy::Host => "ferry.deploy.v1.Host",
     deploy::Secret => "ferry.deploy.v1.Secret",
+    deploy::AutoscalingPolicy => "ferry.deploy.v1.AutoscalingPolicy",
     auth::Token => "ferry.auth.v1.Token",
     auth::CreateTokenResponse => "ferry.auth.v1.CreateTokenResponse",
     auth::GetCallerIdentityResponse => "ferry.auth.v1.GetCallerIdentityResponse",

@@ -107,6 +107,49 @@ pub fn namespaces(items: &[deploy::Namespace]) -> Table {
     table
 }
 
+/// Autoscaling policies, named by their deployment.
+pub fn autoscaling_policies(items: &[deploy::AutoscalingPolicy]) -> Table {
+    let mut table = Table::new(&[
+        "DEPLOYMENT",
+        "STATE",
+        "MIN",
+        "MAX",
+        "CURRENT",
+        "DESIRED",
+        "CPU%",
+        "MEMORY%",
+        "LAST SCALED",
+    ]);
+    let target = |thresholds: Option<&deploy::autoscaling_policy::UtilizationThresholds>| {
+        thresholds
+            .filter(|t| t.target_percent > 0)
+            .map_or_else(|| "-".to_string(), |t| t.target_percent.to_string())
+    };
+    for item in items {
+        let deployment = item
+            .name
+            .strip_suffix("/autoscalingPolicy")
+            .unwrap_or(&item.name);
+        table.row(vec![
+            short_name(deployment).to_string(),
+            label(
+                deploy::autoscaling_policy::State::try_from(item.state)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "STATE_",
+            ),
+            item.min_replicas.to_string(),
+            item.max_replicas.to_string(),
+            item.current_replicas.to_string(),
+            item.desired_replicas.to_string(),
+            target(item.cpu.as_ref()),
+            target(item.memory.as_ref()),
+            time(item.last_scale_time.as_ref()),
+        ]);
+    }
+    table
+}
+
 /// Deployments.
 pub fn deployments(items: &[deploy::Deployment]) -> Table {
     let mut table = Table::new(&["NAME", "STATE", "READY", "REVISION", "IMAGE"]);

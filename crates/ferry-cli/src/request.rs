@@ -11,7 +11,8 @@ use ferry_proto::prost_types::FieldMask;
 
 use crate::cli::{
     Affinity, CreateApplicationArgs, CreateBlueGreenArgs, CreateDeploymentArgs,
-    CreateExternalEntryArgs, CreateServiceArgs, ServiceType, SideArg, UpdateDeploymentArgs,
+    CreateExternalEntryArgs, CreateServiceArgs, ServiceType, SetAutoscalingArgs, SideArg,
+    UpdateDeploymentArgs,
 };
 use crate::error::CliError;
 use crate::json;
@@ -222,6 +223,86 @@ pub fn create_deployment(
         deployment: Some(deployment),
         request_id: uuid::Uuid::new_v4().to_string(),
         validate_only: false,
+    })
+}
+
+/// Utilization thresholds from `DOWN:TARGET:UP`, or from a TARGET alone (DOWN 20 below
+/// it, at least 1; UP 10 above it). The service checks the order and the range.
+pub fn parse_thresholds(
+    flag: &str,
+    text: &str,
+) -> Result<deploy::autoscaling_policy::UtilizationThresholds, CliError> {
+    let bad = || {
+        CliError::usage(format!(
+            "{flag} {text:?}: expected TARGET or DOWN:TARGET:UP in percent, e.g. 70 or 50:70:85"
+        ))
+    };
+    let numbers: Vec<i32> = text
+        .split(':')
+        .map(|part| part.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (down, target, up) = match numbers[..] {
+        [target] => ((target - 20).max(1), target, target + 10),
+        [down, target, up] => (down, target, up),
+        _ => return Err(bad()),
+    };
+    Ok(deploy::autoscaling_policy::UtilizationThresholds {
+        target_percent: target,
+        scale_up_threshold_percent: up,
+        scale_down_threshold_percent: down,
+    })
+}
+
+/// UpdateAutoscalingPolicy for `ferry autoscaling set`: on the existing policy
+/// (`current`) only the fields given, in the mask and guarded by its etag; without one, a
+/// new policy (`allow_missing`), enabled unless `--disable`.
+pub fn set_autoscaling(
+    name: String,
+    current: Option<&deploy::AutoscalingPolicy>,
+    args: &SetAutoscalingArgs,
+) -> Result<deploy::UpdateAutoscalingPolicyRequest, CliError> {
+    let mut policy = current.cloned().unwrap_or_default();
+    let mut paths = Vec::new();
+    if let Some(min) = args.min {
+        policy.min_replicas = min;
+        paths.push("min_replicas");
+    }
+    if let Some(max) = args.max {
+        policy.max_replicas = max;
+        paths.push("max_replicas");
+    }
+    if let Some(text) = &args.cpu {
+        policy.cpu = Some(parse_thresholds("--cpu", text)?);
+        paths.push("cpu");
+    }
+    if let Some(text) = &args.memory {
+        policy.memory = Some(parse_thresholds("--memory", text)?);
+        paths.push("memory");
+    }
+    let enabled = match (args.enable, args.disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ if current.is_none() => Some(true),
+        _ => None,
+    };
+    if let Some(enabled) = enabled {
+        policy.enabled = enabled;
+        paths.push("enabled");
+    }
+    if current.is_some() && paths.is_empty() {
+        return Err(CliError::usage(
+            "nothing to change: give --min, --max, --cpu, --memory, --enable or --disable",
+        ));
+    }
+    policy.name = name;
+    Ok(deploy::UpdateAutoscalingPolicyRequest {
+        autoscaling_policy: Some(policy),
+        update_mask: Some(FieldMask {
+            paths: paths.into_iter().map(str::to_string).collect(),
+        }),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        validate_only: args.validate_only,
+        allow_missing: current.is_none(),
     })
 }
 
@@ -1295,5 +1376,102 @@ mod tests {
                 .scope
                 .is_none()
         );
+    }
+
+    fn autoscaling_args(edit: impl FnOnce(&mut SetAutoscalingArgs)) -> SetAutoscalingArgs {
+        let mut args = SetAutoscalingArgs {
+            deployment: "web".into(),
+            min: None,
+            max: None,
+            cpu: None,
+            memory: None,
+            enable: false,
+            disable: false,
+            validate_only: false,
+        };
+        edit(&mut args);
+        args
+    }
+
+    #[test]
+    fn autoscaling_set_creates_a_policy_or_changes_only_the_given_fields() {
+        let name = "namespaces/dev/deployments/web/autoscalingPolicy".to_string();
+        // No policy yet: a new one, enabled unless told otherwise.
+        let created = set_autoscaling(
+            name.clone(),
+            None,
+            &autoscaling_args(|args| {
+                args.max = Some(4);
+                args.cpu = Some("70".into());
+            }),
+        )
+        .unwrap();
+        assert!(created.allow_missing);
+        let policy = created.autoscaling_policy.unwrap();
+        assert_eq!(policy.name, name);
+        assert_eq!((policy.max_replicas, policy.enabled), (4, true));
+        let cpu = policy.cpu.unwrap();
+        assert_eq!(
+            (
+                cpu.scale_down_threshold_percent,
+                cpu.target_percent,
+                cpu.scale_up_threshold_percent
+            ),
+            (50, 70, 80)
+        );
+
+        // An existing policy: only what was given, with its etag.
+        let current = deploy::AutoscalingPolicy {
+            name: name.clone(),
+            etag: "7".into(),
+            enabled: true,
+            min_replicas: 2,
+            max_replicas: 4,
+            memory: Some(deploy::autoscaling_policy::UtilizationThresholds {
+                target_percent: 60,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let changed = set_autoscaling(
+            name.clone(),
+            Some(&current),
+            &autoscaling_args(|args| {
+                args.max = Some(8);
+                args.disable = true;
+            }),
+        )
+        .unwrap();
+        assert!(!changed.allow_missing);
+        assert_eq!(
+            changed.update_mask.unwrap().paths,
+            ["max_replicas", "enabled"]
+        );
+        let policy = changed.autoscaling_policy.unwrap();
+        assert_eq!(policy.etag, "7");
+        assert_eq!((policy.min_replicas, policy.max_replicas), (2, 8));
+        assert!(!policy.enabled);
+        assert_eq!(policy.memory.unwrap().target_percent, 60, "kept");
+
+        let thresholds = parse_thresholds("--memory", "40:60:75").unwrap();
+        assert_eq!(
+            (
+                thresholds.scale_down_threshold_percent,
+                thresholds.target_percent,
+                thresholds.scale_up_threshold_percent
+            ),
+            (40, 60, 75)
+        );
+        for bad in ["", "x", "1:2", "1:2:3:4", "50:x:80"] {
+            assert_eq!(
+                parse_thresholds("--cpu", bad).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+
+        // Nothing to change on an existing policy: a usage error (exit 2).
+        let error = set_autoscaling(name, Some(&current), &autoscaling_args(|_| {})).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
     }
 }
