@@ -6,6 +6,9 @@
 #                                (hand-written files stay)
 #   deploy/dev/sdk.sh check      generates into a temporary folder and fails, printing the
 #                                diff, when the committed SDKs differ from it (CI's drift check)
+#   deploy/dev/sdk.sh install-typescript
+#                                only installs crates/sdk/typescript/node_modules when it is
+#                                missing or stale (tests/tests/sdk.rs calls it before npm test)
 #
 # Python: grpcio-tools (pinned in crates/sdk/python/requirements.txt, installed into the
 # venv by deploy/dev/setup.sh) writes ferry/<area>/v1/*_pb2*.py(i) and the google/api +
@@ -33,13 +36,33 @@ protoc_gen_go=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 protoc_gen_go_grpc=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 go_module=ferry.dev/sdk/go
 ts=crates/sdk/typescript
+npm=${FERRY_NPM:-npm}
 ts_proto_opt=esModuleInterop=true,outputServices=grpc-js,useExactTypes=false,outputTypeAnnotations=static-only
 
 usage() {
-  echo "usage: $0 generate|check" >&2
+  echo "usage: $0 generate|check|install-typescript" >&2
   exit 2
 }
 [ $# -eq 1 ] || usage
+
+command -v node >/dev/null && command -v "$npm" >/dev/null || {
+  echo "sdk: node or npm is missing (Node.js 20 with npm on PATH, or FERRY_NPM)" >&2
+  exit 1
+}
+
+# ts-proto and the packages it runs with, exactly as package-lock.json pins them. npm ci
+# starts from an empty node_modules, so the copy of the lock file left there says which
+# lock file it installed.
+ts_install() {
+  local stamp=$ts/node_modules/.ferry-package-lock.json
+  cmp -s "$ts/package-lock.json" "$stamp" 2>/dev/null && return
+  (cd "$ts" && "$npm" ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$ts/package-lock.json" "$stamp"
+}
+if [ "$1" = install-typescript ]; then
+  ts_install
+  exit 0
+fi
 
 [ -f "$googleapis/google/rpc/status.proto" ] || FERRY_PYTHON="$venv/bin/python" deploy/dev/fetch-protos.sh
 # The generated code names the generator's versions: only the pinned one gives the
@@ -54,21 +77,6 @@ fi
   echo "sdk: go is missing (set FERRY_GO or put go on PATH)" >&2
   exit 1
 }
-command -v node >/dev/null && command -v npm >/dev/null || {
-  echo "sdk: node or npm is missing (Node.js 20 with npm on PATH)" >&2
-  exit 1
-}
-
-# ts-proto and the packages it runs with, exactly as package-lock.json pins them. npm ci
-# starts from an empty node_modules, so the copy of the lock file left there says which
-# lock file it installed (tests/tests/sdk.rs reads the same copy).
-ts_install() {
-  local stamp=$ts/node_modules/.ferry-package-lock.json
-  cmp -s "$ts/package-lock.json" "$stamp" 2>/dev/null && return
-  (cd "$ts" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$ts/package-lock.json" "$stamp"
-}
-
 # The google/api and google/rpc files that Ferry's protos import, directly or not.
 google_deps() {
   local pending seen=() file dep

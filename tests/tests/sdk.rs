@@ -7,10 +7,10 @@
 //! Needs the venv of deploy/dev/setup.sh (`FERRY_VENV`, default `/opt/ferry-venv`, with
 //! the packages of crates/sdk/python/requirements.txt), Go (`FERRY_GO`, else `go` on
 //! `PATH`, else `/usr/local/go/bin/go`) and Node.js 20 with npm (`FERRY_NPM`, else `npm`
-//! on `PATH`); fails saying which one is missing. When crates/sdk/typescript/node_modules
-//! is missing, or was installed from another package-lock.json than the committed one
-//! (deploy/dev/sdk.sh leaves a copy of the lock file it installed from in it), the test
-//! runs `npm ci` there first, as deploy/dev/sdk.sh does, and says how long that took.
+//! on `PATH`); fails saying which one is missing. The TypeScript SDK's packages are
+//! installed first by `deploy/dev/sdk.sh install-typescript` (`npm ci` when
+//! crates/sdk/typescript/node_modules is missing or was installed from another
+//! package-lock.json than the committed one).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -77,40 +77,25 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|file| file.is_file())
 }
 
-/// `npm ci` in the TypeScript SDK's folder when its node_modules is missing or was
-/// installed from another lock file (the check deploy/dev/sdk.sh makes, on the copy of
-/// the lock file it leaves in node_modules). Returns how long the install took, if it
-/// ran.
-fn npm_install(npm: &Path, dir: &Path) -> Option<Duration> {
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .unwrap_or_else(|error| panic!("read {}/package-lock.json: {error}", dir.display()));
-    let stamp = dir.join("node_modules/.ferry-package-lock.json");
-    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
-        return None;
-    }
+/// Installs the TypeScript SDK's packages with `deploy/dev/sdk.sh install-typescript`
+/// (`npm ci`, only when node_modules is missing or was installed from another lock file);
+/// returns how long that took.
+fn npm_install(npm: &Path, root: &Path) -> Duration {
     let start = Instant::now();
-    let output = Command::new(npm)
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ])
-        .current_dir(dir)
+    let output = Command::new(root.join("deploy/dev/sdk.sh"))
+        .arg("install-typescript")
+        .env("FERRY_NPM", npm)
+        .current_dir(root)
         .output()
-        .unwrap_or_else(|error| panic!("run npm ci in {}: {error}", dir.display()));
+        .unwrap_or_else(|error| panic!("run deploy/dev/sdk.sh install-typescript: {error}"));
     assert!(
         output.status.success(),
-        "npm ci in {} failed ({}):\n{}{}",
-        dir.display(),
+        "deploy/dev/sdk.sh install-typescript failed ({}):\n{}{}",
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    std::fs::write(&stamp, &lock)
-        .unwrap_or_else(|error| panic!("write {}: {error}", stamp.display()));
-    Some(start.elapsed())
+    start.elapsed()
 }
 
 /// Runs `command` to its end off the async runtime; returns its output and how long it
@@ -151,9 +136,8 @@ async fn python_go_and_typescript_sdks_call_a_running_gateway() {
     let npm = npm();
     let root = repo_root();
     let typescript = root.join("crates/sdk/typescript");
-    if let Some(took) = npm_install(&npm, &typescript) {
-        println!("typescript sdk: npm ci took {took:.1?}");
-    }
+    let took = npm_install(&npm, &root);
+    println!("typescript sdk: packages installed (or already current) in {took:.1?}");
 
     let etcd = TestEtcd::start();
     let prefix = unique_prefix("sdk");
